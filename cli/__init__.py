@@ -1,0 +1,39 @@
+"""The `translate` command line: thin typer wrappers around translate.*."""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from translate.errors import TranslateError
+
+app = typer.Typer(
+    name="translate",
+    help="Image-to-image translation with GANs: train, convert folders, export, extend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+_registered = False
+
+
+def _register() -> None:
+    """Each command group lives in its own module and adds itself to `app` (once)."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
+    from translate.cli import datasets, plugins, train  # noqa: F401
+
+    app.add_typer(datasets.app, name="datasets")
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register()
+    try:
+        app(args=argv, standalone_mode=True)
+    except TranslateError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)

@@ -1,0 +1,57 @@
+"""`translate plugins ...` and `translate variants ...`: what is installed and how to configure it."""
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from translate.cli import app
+
+plugins_app = typer.Typer(help="Installed plugins (entry points, files, TRANSLATE_PLUGIN_PATH).", no_args_is_help=True)
+variants_app = typer.Typer(help="GAN variants and their config fields.", no_args_is_help=True)
+app.add_typer(plugins_app, name="plugins")
+app.add_typer(variants_app, name="variants")
+
+
+@plugins_app.command("list", help="Every plugin found, what it provides, and the error of any that failed.")
+def plugins_list(plugin: list[str] = typer.Option([], "--plugin", help="also load this plugin file")) -> None:
+    from translate import discovery
+
+    table = Table("plugin", "source", "status", "provides")
+    for st in discovery.load_all(plugin):
+        status = "[green]ok" if st.ok else f"[red]error: {st.error}"
+        table.add_row(st.name, st.source, status, ", ".join(st.provides))
+    Console(width=200).print(table)
+
+
+@variants_app.command("list", help="Registered variants.")
+def variants_list(plugin: list[str] = typer.Option([], "--plugin", help="also load this plugin file")) -> None:
+    from translate import discovery
+    from translate.variant import VARIANTS
+
+    discovery.load_all(plugin)
+    table = Table("variant", "data", "description", "source")
+    for name, cls in VARIANTS.items():
+        table.add_row(name, cls.data, cls.description, VARIANTS.source(name))
+    Console(width=200).print(table)
+
+
+@variants_app.command("show", help="A variant's config fields: defaults (the paper's recipe) and help.")
+def variants_show(
+    variant: str = typer.Argument(..., help="variant name or plugin .py file"),
+    plugin: list[str] = typer.Option([], "--plugin", help="also load this plugin file"),
+) -> None:
+    from translate import config as C
+    from translate import discovery
+    from translate.engine import EngineConfig
+
+    discovery.load_all(plugin)
+    cls = discovery.resolve_variant(variant)
+    console = Console(width=200)
+    console.print(f"[bold]{cls.name}[/] — {cls.description}  (data: {cls.data})")
+    for title, fields in (("model (the recipe)", C.field_help(cls.config)), ("engine", C.field_help(EngineConfig))):
+        table = Table("key", "type", "default", "help", title=title)
+        for key, tp, default, text in fields:
+            demo = f" [demo: {cls.demo[key]}]" if title.startswith("model") and key in cls.demo else ""
+            table.add_row(key, tp, repr(default), text + demo)
+        console.print(table)

@@ -1,0 +1,47 @@
+"""`translate train`: parse flags, call translate.train, print the summary."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from translate.cli import app
+
+
+@app.command(
+    "train",
+    help=(
+        "Train a GAN variant. With no --data, trains on the variant's built-in demo data. "
+        "VARIANT is a registered name (see `translate variants list`) or a plugin .py file."
+    ),
+)
+def train_cmd(
+    variant: Optional[str] = typer.Argument(None, help="variant name (cyclegan, ...) or path/to/plugin.py"),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="dataset folder or catalog name (omit: demo data)"),
+    data_b: Optional[str] = typer.Option(None, "--data-b", help="second domain's folder, for two-folder variants"),
+    name: Optional[str] = typer.Option(None, "--name", "-n", help="run name: writes runs/NAME/"),
+    resume: Optional[str] = typer.Option(None, "--resume", help="continue a run (runs/NAME or a checkpoint file)"),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="YAML file of config values"),
+    set_: list[str] = typer.Option([], "--set", "-s", help="override one config value: key=value (repeatable)"),
+    plugin: list[str] = typer.Option([], "--plugin", help="load a plugin .py file first (repeatable)"),
+    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N, mps"),
+    precision: Optional[str] = typer.Option(None, help="fp32, bf16 or fp16"),
+    steps: Optional[int] = typer.Option(None, help="stop after this many steps"),
+    seed: Optional[int] = typer.Option(None, help="random seed"),
+    runs_dir: str = typer.Option("runs", "--runs-dir", help="parent folder of run directories"),
+) -> None:
+    from translate import config as C
+    from translate import train as T
+
+    sets = C.parse_sets(set_)
+    for key, value in (("device", device), ("precision", precision), ("steps", steps), ("seed", seed)):
+        if value is not None:
+            sets[f"engine.{key}"] = value
+    plan = T.plan(variant, data, data_b, name, resume, config, sets, plugin, runs_dir)
+    typer.echo(f"training {plan.variant.name} on {plan.data or 'the built-in demo data'} -> {plan.run_dir}")
+    summary = T.run(plan)
+    for key, value in summary.items():
+        typer.echo(f"  {key}: {value}")
+    if summary.get("interrupted"):
+        typer.echo(f"interrupted: checkpoint saved; continue with `translate train --resume {plan.run_dir}`")
+        raise typer.Exit(130)

@@ -1,0 +1,1 @@
+"""Built-in variants (installed as translate.plugins)."""

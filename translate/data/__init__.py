@@ -1,0 +1,60 @@
+"""Datasets by kind ("unpaired", ...): a folder (or catalog name) or, with no data, the built-in demo.
+
+Variants name the kind they train on (`Variant.data`); plugins can register new kinds
+with ``@register_data_kind("name")`` on a function ``(data, cfg, **options) -> DataBundle``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch.utils.data import Dataset
+
+from translate.registry import Registry
+
+
+@dataclass
+class DataBundle:
+    train: Dataset
+    preview: Dataset  # fixed items for sample grids
+    source: str  # "demo" or the resolved folder
+    ground_truth: Any = None  # held-out data with known answers (the demos), for `evaluate`
+    in_memory: bool = False  # no file I/O: DataLoader workers would only add overhead
+    info: dict[str, Any] = field(default_factory=dict)  # e.g. class names, kept in checkpoints
+
+
+DATA_KINDS: Registry[Any] = Registry("dataset kind")
+register_data_kind = DATA_KINDS.register
+
+
+def resolve_path(value: str | Path) -> Path:
+    """A folder path, or the name of a fetched catalog dataset."""
+    try:
+        from translate.data.catalog import resolve_data
+    except ImportError:  # catalog not available: plain paths only
+        return Path(value)
+    return resolve_data(str(value))
+
+
+def open_data(kind: str, data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
+    return DATA_KINDS.get(kind)(data, cfg, **options)
+
+
+@register_data_kind("unpaired")
+def _unpaired(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
+    if data is None:
+        from translate.data.demo import DemoUnpaired, ground_truth_pairs
+
+        return DataBundle(
+            train=DemoUnpaired(cfg, n=options.get("demo_size", 200)),
+            preview=DemoUnpaired(cfg, n=8, train=False),
+            source="demo",
+            ground_truth=ground_truth_pairs(cfg),
+            in_memory=True,
+        )
+    from translate.data.unpaired import open_unpaired
+
+    root = resolve_path(data)
+    train, preview = open_unpaired(root, cfg)
+    return DataBundle(train=train, preview=preview, source=str(root))

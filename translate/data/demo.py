@@ -1,0 +1,103 @@
+"""Built-in demo data, generated procedurally (ships as code, not files).
+
+"apples → oranges": each scene (fruit positions, sizes, lighting, background tone)
+is rendered in two styles — domain A (red apples on grass) and domain B (oranges on a
+wooden table). Training uses disjoint scenes for A and B, so the data is truly
+unpaired; held-out scenes are rendered in both styles, which gives a ground truth to
+score A→B and B→A translations against.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from translate.data import transforms as T
+
+STYLES = {
+    #          background top,     background bottom,   fruit,              leaf
+    "A": ((0.30, 0.58, 0.22), (0.12, 0.36, 0.10), (0.78, 0.07, 0.10), (0.35, 0.75, 0.20)),
+    "B": ((0.88, 0.78, 0.58), (0.66, 0.52, 0.34), (0.98, 0.56, 0.06), (0.10, 0.38, 0.12)),
+}
+TEST_SCENE_OFFSET = 1_000_000
+
+
+def scene(scene_id: int) -> dict[str, Any]:
+    """The geometry and lighting of one scene (shared by both styles)."""
+    rng = np.random.default_rng(scene_id)
+    n = int(rng.integers(1, 4))
+    return {
+        "centers": rng.uniform(0.2, 0.8, size=(n, 2)),
+        "radii": rng.uniform(0.12, 0.26, size=n),
+        "light": rng.uniform(-0.8, 0.8, size=2),
+        "tone": float(rng.uniform(0.85, 1.1)),
+        "leaf_angle": rng.uniform(-0.6, 0.6, size=n),
+    }
+
+
+def render(params: dict[str, Any], style: str, size: int, supersample: int = 2) -> np.ndarray:
+    """HxWx3 uint8 image of `params` in `style` ("A" or "B")."""
+    top, bottom, fruit, leaf = (np.array(c) for c in STYLES[style])
+    s = size * supersample
+    yy, xx = np.meshgrid((np.arange(s) + 0.5) / s, (np.arange(s) + 0.5) / s, indexing="ij")
+    img = (top * (1 - yy[..., None]) + bottom * yy[..., None]) * params["tone"]
+    lx, ly = params["light"]
+    lz = np.sqrt(max(1e-3, 1.0 - 0.5 * (lx * lx + ly * ly)))
+    order = np.argsort(params["radii"])[::-1]  # big fruit behind small ones
+    for i in order:
+        (cx, cy), r = params["centers"][i], params["radii"][i]
+        # soft shadow on the ground, then the shaded sphere with a specular highlight
+        shadow = ((xx - cx - 0.06) ** 2 + ((yy - cy - 0.08) * 1.6) ** 2) < (r * 1.05) ** 2
+        img = np.where(shadow[..., None], img * 0.65, img)
+        dx, dy = (xx - cx) / r, (yy - cy) / r
+        d2 = dx * dx + dy * dy
+        inside = d2 < 1.0
+        nz = np.sqrt(np.clip(1.0 - d2, 0, 1))
+        lambert = np.clip(dx * lx + dy * ly + nz * lz, 0, 1)
+        spec = np.clip(dx * lx + dy * ly + nz * lz, 0, 1) ** 24 * 0.55
+        shaded = fruit * (0.35 + 0.65 * lambert[..., None]) + spec[..., None]
+        img = np.where(inside[..., None], shaded, img)
+        a = params["leaf_angle"][i]
+        lcx, lcy = cx + 0.55 * r * np.sin(a), cy - 1.0 * r * np.cos(a)
+        ex, ey = (xx - lcx) / (0.45 * r), (yy - lcy) / (0.22 * r)
+        img = np.where(((ex * ex + ey * ey) < 1.0)[..., None], leaf * params["tone"], img)
+    img = np.clip(img, 0, 1)
+    img = img.reshape(size, supersample, size, supersample, 3).mean(axis=(1, 3))
+    return (img * 255 + 0.5).astype(np.uint8)
+
+
+class DemoUnpaired(Dataset):
+    """`n` scenes per domain at `load_size`, random-cropped to `image_size` and flipped."""
+
+    def __init__(self, cfg: Any, n: int = 200, train: bool = True) -> None:
+        self.train = train
+        size = cfg.load_size if train else cfg.image_size
+        offset = 0 if train else TEST_SCENE_OFFSET
+        ids_a = range(offset, offset + n)
+        ids_b = range(offset + n, offset + 2 * n) if train else ids_a  # disjoint for training
+        self.images_a = [render(scene(i), "A", size) for i in ids_a]
+        self.images_b = [render(scene(i), "B", size) for i in ids_b]
+        self.pipeline = T.train_pipeline(0, cfg.image_size, cfg.flip) if train else None
+
+    def __len__(self) -> int:
+        return len(self.images_a)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Tensor]:
+        index, seed = key if isinstance(key, tuple) else (key, key)
+        if not self.train:
+            return {"A": T.to_tensor(self.images_a[index]), "B": T.to_tensor(self.images_b[index])}
+        b_index = int(np.random.default_rng(seed).integers(len(self.images_b)))
+        return {
+            "A": T.to_tensor(T.run(self.pipeline, self.images_a[index], seed)),
+            "B": T.to_tensor(T.run(self.pipeline, self.images_b[b_index], seed + 1)),
+        }
+
+
+def ground_truth_pairs(cfg: Any, n: int = 24) -> dict[str, Tensor]:
+    """Held-out scenes in both styles: {"A": [n,3,H,W], "B": [n,3,H,W]} in [-1, 1]."""
+    test = DemoUnpaired(cfg, n=n, train=False)
+    items = [test[i] for i in range(n)]
+    return {k: torch.stack([it[k] for it in items]) for k in ("A", "B")}

@@ -1,0 +1,49 @@
+"""Finding and reading image files: recursive, any-case extensions, EXIF-orientation aware."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from translate.errors import DataError
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".gif"}
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files under `folder` (recursive), sorted; hidden files and folders skipped."""
+    root = Path(folder)
+    found = []
+    for p in root.rglob("*"):
+        rel = p.relative_to(root).parts
+        if any(part.startswith(".") for part in rel):
+            continue
+        if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file():
+            found.append(p)
+    return sorted(found)
+
+
+def to_mode(img: Image.Image, channels: int) -> Image.Image:
+    """Apply EXIF orientation and convert any mode (L, LA, P, RGBA, CMYK, I;16...) to RGB or L."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))  # composite onto white
+        img = Image.alpha_composite(background, img)
+    return img.convert("RGB" if channels == 3 else "L")
+
+
+def load_image(path: str | Path, channels: int = 3) -> np.ndarray:
+    """HxWxC uint8 array (C = channels)."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            arr = np.asarray(to_mode(img, channels))
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise DataError(f"cannot read image {path}: {err}") from None
+    return arr[..., None] if arr.ndim == 2 else arr

@@ -1,0 +1,111 @@
+"""Checkpoints: atomic writes, keep-last-k, RNG capture — everything needed for exact resume.
+
+A checkpoint is one `torch.save` dict of tensors and plain values, so it loads with
+`torch.load(weights_only=True)`: loading never executes code.
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from translate.errors import WeightsError
+
+_NAME = re.compile(r"step_(\d+)\.pt$")
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """Write to a temp file in the same folder, fsync, then rename over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def checkpoints(folder: str | Path) -> list[Path]:
+    """Checkpoint files in `folder`, oldest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.search(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def save_checkpoint(state: dict[str, Any], folder: str | Path, step: int, keep_last: int = 3) -> Path:
+    path = atomic_save(state, Path(folder) / f"step_{step:08d}.pt")
+    if keep_last > 0:
+        for old in checkpoints(folder)[:-keep_last]:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def latest(folder: str | Path) -> Path | None:
+    found = checkpoints(folder)
+    return found[-1] if found else None
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # corrupt, truncated, or not a checkpoint
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise WeightsError(f"cannot read checkpoint {path}: {first}") from None
+
+
+def rng_state() -> dict[str, Any]:
+    """torch (CPU and CUDA), numpy and python RNG states, as weights_only-safe values."""
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
+        "python": _py_state_to_plain(random.getstate()),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    npst = state["numpy"]
+    np.random.set_state(("MT19937", npst["keys"].numpy().astype(np.uint32), npst["pos"], npst["has_gauss"], npst["gauss"]))
+    random.setstate(_plain_to_py_state(state["python"]))
+    if "cuda" in state and torch.cuda.is_available():
+        cuda = state["cuda"]
+        if len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
+
+
+def _py_state_to_plain(st: tuple) -> list:
+    version, internal, gauss = st
+    return [version, list(internal), gauss]
+
+
+def _plain_to_py_state(st: list) -> tuple:
+    version, internal, gauss = st
+    return (version, tuple(internal), gauss)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

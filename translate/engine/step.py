@@ -1,0 +1,65 @@
+"""What a variant's `train_step` gets: stepping optimizers and freezing nets, engine-side.
+
+`step.update("G", loss)` does zero_grad → backward (scaled in fp16) → unscale → clip →
+step for the optimizer named "G"; the variant never touches precision or DDP details.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor, nn
+
+
+class Step:
+    def __init__(
+        self,
+        optimizers: dict[str, torch.optim.Optimizer],
+        scalers: dict[str, torch.amp.GradScaler],
+        grad_clip: float = 0.0,
+    ) -> None:
+        self.optimizers = optimizers
+        self.scalers = scalers
+        self.grad_clip = grad_clip
+        self.index = 0  # global step number (0-based) of the step being run
+        self.epoch = 0
+        self.updated: set[str] = set()
+
+    def update(self, name: str, loss: Tensor) -> None:
+        """One optimizer step of the optimizer `name` on `loss`."""
+        if name not in self.optimizers:
+            raise KeyError(f"no optimizer named '{name}'; have {sorted(self.optimizers)}")
+        opt = self.optimizers[name]
+        scaler = self.scalers.get(name)
+        opt.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            if self.grad_clip > 0:
+                scaler.unscale_(opt)
+                self._clip(opt)
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            if self.grad_clip > 0:
+                self._clip(opt)
+            opt.step()
+        self.updated.add(name)
+
+    def _clip(self, opt: torch.optim.Optimizer) -> None:
+        params = [p for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def frozen(*nets: nn.Module) -> Iterator[None]:
+        """Turn off requires_grad of `nets` inside the block (e.g. D while updating G)."""
+        saved = [(p, p.requires_grad) for net in nets for p in net.parameters()]
+        for p, _ in saved:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p, flag in saved:
+                p.requires_grad_(flag)

@@ -1,0 +1,142 @@
+"""Adversarial objectives, registered by name, and small loss helpers.
+
+An objective turns discriminator outputs (logits, no sigmoid) into the two players'
+losses. The terms are kept separate (`d_real`, `d_fake`, `g`) so a variant can weight
+them as its paper does (CycleGAN halves the D loss, for instance). All math runs in
+fp32 whatever the autocast precision.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from translate.registry import Registry
+
+
+class Objective:
+    """Base: D minimises d_real(D(x)) + d_fake(D(G(z))); G minimises g(D(G(z)))."""
+
+    name = ""
+    has_penalty = False
+
+    def d_real(self, logits: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def d_fake(self, logits: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def g(self, logits: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        return self.d_real(real_logits) + self.d_fake(fake_logits)
+
+    def penalty(self, disc: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+        """Extra D regulariser (the WGAN-GP gradient penalty); zero for the others."""
+        return real.new_zeros((), dtype=torch.float32)
+
+
+OBJECTIVES: Registry[type[Objective]] = Registry("adversarial objective")
+register_objective = OBJECTIVES.register
+
+
+def objective(name: str) -> Objective:
+    """An instance of the objective registered as `name`."""
+    return OBJECTIVES.get(name)()
+
+
+@register_objective("gan")
+class NonSaturatingGAN(Objective):
+    """Goodfellow et al.: BCE-with-logits; G maximises log D(G(z)) (non-saturating)."""
+
+    def d_real(self, logits: Tensor) -> Tensor:
+        return F.softplus(-logits.float()).mean()  # -log sigmoid(x)
+
+    def d_fake(self, logits: Tensor) -> Tensor:
+        return F.softplus(logits.float()).mean()  # -log(1 - sigmoid(x))
+
+    def g(self, logits: Tensor) -> Tensor:
+        return F.softplus(-logits.float()).mean()
+
+
+@register_objective("lsgan")
+class LeastSquares(Objective):
+    """Mao et al.: MSE to 1 for real, 0 for fake, no sigmoid."""
+
+    def d_real(self, logits: Tensor) -> Tensor:
+        return (logits.float() - 1).pow(2).mean()
+
+    def d_fake(self, logits: Tensor) -> Tensor:
+        return logits.float().pow(2).mean()
+
+    def g(self, logits: Tensor) -> Tensor:
+        return (logits.float() - 1).pow(2).mean()
+
+
+@register_objective("hinge")
+class Hinge(Objective):
+    """Hinge loss (Lim & Ye; SAGAN): D max-margin, G maximises D(G(z))."""
+
+    def d_real(self, logits: Tensor) -> Tensor:
+        return F.relu(1 - logits.float()).mean()
+
+    def d_fake(self, logits: Tensor) -> Tensor:
+        return F.relu(1 + logits.float()).mean()
+
+    def g(self, logits: Tensor) -> Tensor:
+        return -logits.float().mean()
+
+
+@register_objective("wgan-gp")
+class WassersteinGP(Objective):
+    """Gulrajani et al.: critic estimates W1; gradient penalty λ=10 on interpolates."""
+
+    has_penalty = True
+    gp_weight = 10.0
+
+    def d_real(self, logits: Tensor) -> Tensor:
+        return -logits.float().mean()
+
+    def d_fake(self, logits: Tensor) -> Tensor:
+        return logits.float().mean()
+
+    def g(self, logits: Tensor) -> Tensor:
+        return -logits.float().mean()
+
+    def penalty(self, disc: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+        return self.gp_weight * gradient_penalty(disc, real, fake)
+
+
+def gradient_penalty(disc: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+    """E[(||∇D(x̂)||₂ − 1)²] with x̂ uniformly between real and fake samples."""
+    real, fake = real.detach(), fake.detach()
+    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    out = disc(mixed)
+    (grad,) = torch.autograd.grad(out.float().sum(), mixed, create_graph=True)
+    return (grad.float().flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def l1(a: Tensor, b: Tensor) -> Tensor:
+    return F.l1_loss(a.float(), b.float())
+
+
+def mse(a: Tensor, b: Tensor) -> Tensor:
+    return F.mse_loss(a.float(), b.float())
+
+
+class Frozen(nn.Module):
+    """Wraps a feature network as a frozen, eval-mode loss network (no grads to its weights)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net.eval().requires_grad_(False)
+
+    def train(self, mode: bool = True) -> Frozen:  # stays in eval mode
+        return self
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
