@@ -17,11 +17,13 @@ app.add_typer(variants_app, name="variants")
 def plugins_list(plugin: list[str] = typer.Option([], "--plugin", help="also load this plugin file")) -> None:
     from translate import discovery
 
-    table = Table("plugin", "source", "status", "provides")
     for st in discovery.load_all(plugin):
-        status = "[green]ok" if st.ok else f"[red]error: {st.error}"
-        table.add_row(st.name, st.source, status, ", ".join(st.provides))
-    Console(width=200).print(table)
+        mark = typer.style("ok   ", fg="green") if st.ok else typer.style("ERROR", fg="red")
+        typer.echo(f"{mark} {st.name}  [{st.source}]")
+        if st.provides:
+            typer.echo(f"        provides: {', '.join(st.provides)}")
+        if not st.ok:
+            typer.echo(f"        error: {st.error}")
 
 
 @variants_app.command("list", help="Registered variants.")

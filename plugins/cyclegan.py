@@ -54,7 +54,7 @@ class ImagePool:
 
     def query(self, images: Tensor) -> Tensor:
         if self.size == 0:
-            return images
+            return images.detach()
         out = []
         for image in images.detach():
             image = image.unsqueeze(0)

@@ -124,7 +124,7 @@ def read_file(path: str | Path) -> dict[str, Any]:
     for key, value in data.items():
         if key in ("engine", "model") and isinstance(value, dict):
             flat.update({f"{key}.{k}": v for k, v in value.items()})
-        elif key in ("variant", "data"):
+        elif key in ("variant", "data", "data_b", "plugin_file"):
             continue  # informational keys written into run dirs
         else:
             flat[key] = value
