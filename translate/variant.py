@@ -72,6 +72,24 @@ class Variant:
         """The networks a user keeps for inference, by direction/name ("AtoB", "G"...)."""
         return {}
 
+    def translator_meta(self, name: str, net: nn.Module) -> dict[str, Any]:
+        """What inference needs to run `translators()[name]` without the training code.
+
+        Image-to-image: {"input": "image", "in_channels", "out_channels", "in_range",
+        "out_range", "size_multiple", "scale"}. Noise-driven generators override this with
+        {"input": "noise", "z_dim", "num_classes", "out_channels", "out_range", ...}.
+        """
+        c = self.cfg.channels
+        return {
+            "input": "image",
+            "in_channels": getattr(net, "in_channels", c),
+            "out_channels": getattr(net, "out_channels", c),
+            "in_range": list(self.value_range),
+            "out_range": list(self.value_range),
+            "size_multiple": int(getattr(net, "size_multiple", 1)),
+            "scale": int(getattr(net, "scale", 1)),
+        }
+
     # --- optional hooks ------------------------------------------------------------
     def sample_rows(self, batch: Any) -> list[Tensor]:
         """Rows of images (each [N, C, H, W] in the variant's value range) for sample grids."""
