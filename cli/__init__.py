@@ -25,7 +25,7 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from translate.cli import datasets, plugins, train  # noqa: F401
+    from translate.cli import convert, datasets, eval, plugins, train  # noqa: F401
 
     app.add_typer(datasets.app, name="datasets")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from translate.cli import app
@@ -55,5 +56,5 @@ def variants_show(
         table = Table("key", "type", "default", "help", title=title)
         for key, tp, default, text in fields:
             demo = f" [demo: {cls.demo[key]}]" if title.startswith("model") and key in cls.demo else ""
-            table.add_row(key, tp, repr(default), text + demo)
+            table.add_row(escape(key), escape(tp), escape(repr(default)), escape(text + demo))
         console.print(table)

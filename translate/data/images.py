@@ -43,7 +43,7 @@ def load_image(path: str | Path, channels: int = 3) -> np.ndarray:
     try:
         with Image.open(path) as img:
             img.load()
-            arr = np.asarray(to_mode(img, channels))
+            arr = np.array(to_mode(img, channels))  # writable: torch.from_numpy needs that
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(f"cannot read image {path}: {err}") from None
     return arr[..., None] if arr.ndim == 2 else arr

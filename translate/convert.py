@@ -1,0 +1,251 @@
+"""Folder -> folder conversion with a translator.
+
+    report = convert(translator, "photos/", "out/")
+
+The output mirrors the input tree at full resolution. Files are decoded and encoded in
+worker threads while the generator runs; consecutive same-size images are batched; large
+images go through overlapping tiles. Bad files are reported and skipped, inputs are only
+ever read, finished outputs are skipped on a rerun (`overwrite` redoes them), and outputs
+are written atomically (temp file + rename).
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from translate.convert_io import CHOICES, FORMATS, IMAGE_EXTENSIONS, BadImage, Decoded, decode, encode, output_suffix
+from translate.errors import ConfigError, DataError
+from translate.translator import Translator
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class ConvertOptions:
+    ext: str | None = None  # png, jpg or webp; None: the input's own format
+    quality: int = 95  # JPEG/WebP quality
+    tile: int | None = None  # images above this many pixels per side are tiled (None: translator default)
+    overlap: int | None = None  # tile overlap in pixels (None: tile/8)
+    batch_size: int = 4  # same-size images per forward pass
+    workers: int = 2  # decode threads and encode threads (each)
+    overwrite: bool = False  # redo outputs that already exist
+    max_pixels: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)  # decompression-bomb limit
+    progress: bool = True  # a rich progress bar on stderr
+
+
+@dataclass
+class ConvertReport:
+    converted: list[Path] = field(default_factory=list)  # outputs written
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # (input, reason)
+    failed: list[tuple[Path, str]] = field(default_factory=list)  # (input, reason)
+    seconds: float = 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        return len(self.converted) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        done = sum(1 for _, r in self.skipped if r == EXISTS)
+        extra = f" ({done} already done)" if done else ""
+        return (f"converted {len(self.converted)}, skipped {len(self.skipped)}{extra}, failed {len(self.failed)} "
+                f"in {self.seconds:.1f}s ({self.images_per_second:.2f} images/s)")
+
+
+EXISTS = "output exists (use --overwrite to redo)"
+
+
+@dataclass
+class Job:
+    src: Path
+    dst: Path
+
+
+def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bool = False) -> tuple[list[Job], list[tuple[Path, str]]]:
+    """Jobs (input -> output) and skipped files (with reasons); refuses unsafe output places."""
+    src, dst = Path(src), Path(dst)
+    if ext is not None and ext.lower().lstrip(".") not in CHOICES:
+        raise ConfigError(f"unknown output format '{ext}'; use png, jpg or webp")
+    if not src.exists():
+        raise DataError(f"input not found: {src}")
+    skipped: list[tuple[Path, str]] = []
+    if src.is_file():
+        to_file = dst.suffix.lower() in FORMATS and not dst.is_dir()  # photo.jpg -> out.png: a file
+        out = dst if to_file else dst / (src.stem + output_suffix(src.suffix, ext))
+        if out.resolve() == src.resolve():
+            raise DataError(f"output {out} is the input file itself; choose another output path")
+        jobs = [Job(src, out)]
+    else:
+        s, d = src.resolve(), dst.resolve()
+        if d == s or s in d.parents:
+            raise DataError(f"output folder {dst} is inside the input folder {src}: choose an output folder outside it")
+        images = []
+        for path in sorted(src.rglob("*")):
+            rel = path.relative_to(src)
+            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                continue
+            if path.suffix.lower() not in IMAGE_EXTENSIONS:
+                skipped.append((path, f"not an image file (unsupported extension '{path.suffix or '(none)'}')"))
+                continue
+            images.append((rel, output_suffix(path.suffix, ext)))
+        jobs = []
+        taken: set[Path] = set()
+        # photo.png and photo.gif would both become photo.png: the file keeping its suffix wins
+        for rel, suffix in sorted(images, key=lambda item: (item[1] != item[0].suffix, item[0])):
+            out = dst / rel.with_suffix(suffix)
+            if out in taken:
+                out = out.with_name(f"{rel.stem}_{rel.suffix.lstrip('.').lower()}{suffix}")
+            taken.add(out)
+            jobs.append(Job(src / rel, out))
+        jobs.sort(key=lambda job: job.src)
+    if not overwrite:
+        skipped += [(j.src, EXISTS) for j in jobs if j.dst.exists()]
+        jobs = [j for j in jobs if not j.dst.exists()]
+    return jobs, skipped
+
+
+def convert(translator: Translator, src: str | Path, dst: str | Path, options: ConvertOptions | None = None,
+            log: Log | None = None) -> ConvertReport:
+    """Translate every image under `src` into `dst` (same tree); never raises for a bad file."""
+    opt = options or ConvertOptions()
+    if translator.kind != "image":
+        raise ConfigError(f"translator '{translator.name}' generates from noise: use `translate sample`")
+    if not 1 <= opt.quality <= 100:
+        raise ConfigError(f"--quality must be 1..100, got {opt.quality}")
+    jobs, skipped = plan(src, dst, opt.ext, opt.overwrite)
+    report = ConvertReport(skipped=skipped)
+    for path, reason in skipped:
+        if reason != EXISTS and log:
+            log(f"skipped {path}: {reason}")
+    t0 = time.perf_counter()
+    with _Progress(len(jobs), opt.progress) as bar:  # rich keeps log lines above a live bar
+        _Pipeline(translator, opt, report, bar, log).run(jobs)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+class _Pipeline:
+    """Decode (threads) -> batch same-size images -> forward -> encode (threads)."""
+
+    def __init__(self, translator: Translator, opt: ConvertOptions, report: ConvertReport, bar: Any, log: Log | None) -> None:
+        self.t, self.opt, self.report, self.bar, self.log = translator, opt, report, bar, log
+        self.tile = opt.tile or translator.default_tile()
+        self.encoding: deque[tuple[Job, Future]] = deque()
+
+    def run(self, jobs: list[Job]) -> None:
+        workers = max(1, self.opt.workers)
+        batch: list[tuple[Job, Decoded]] = []
+        with ThreadPoolExecutor(workers, "decode") as dec, ThreadPoolExecutor(workers, "encode") as self.enc:
+            for job, item in self._decoded(dec, jobs, window=max(2 * self.opt.batch_size, 2 * workers)):
+                if isinstance(item, BadImage):
+                    self._fail(job, str(item))
+                    continue
+                big = max(item.array.shape[:2]) > self.tile
+                if batch and (big or item.array.shape != batch[0][1].array.shape or len(batch) >= self.opt.batch_size):
+                    self._forward(batch)
+                    batch = []
+                batch.append((job, item))
+                if big:
+                    self._forward(batch)
+                    batch = []
+            if batch:
+                self._forward(batch)
+            while self.encoding:
+                self._finish_oldest()
+
+    def _decoded(self, pool: ThreadPoolExecutor, jobs: list[Job], window: int) -> Iterator[tuple[Job, Any]]:
+        """(job, Decoded | BadImage) in input order, decoding up to `window` files ahead."""
+        ahead: deque[tuple[Job, Future]] = deque()
+        channels, limit = self.t.in_channels, self.opt.max_pixels
+        todo = iter(jobs)
+        for job in todo:
+            ahead.append((job, pool.submit(decode, job.src, channels, limit)))
+            if len(ahead) >= window:
+                break
+        while ahead:
+            job, fut = ahead.popleft()
+            nxt = next(todo, None)
+            if nxt is not None:
+                ahead.append((nxt, pool.submit(decode, nxt.src, channels, limit)))
+            try:
+                yield job, fut.result()
+            except BadImage as err:
+                yield job, err
+            except Exception as err:  # anything else a broken file can raise
+                yield job, BadImage(f"cannot decode: {_first_line(err)}")
+
+    def _forward(self, batch: list[tuple[Job, Decoded]]) -> None:
+        try:
+            outputs = self.t.translate_batch([d.array for _, d in batch], self.tile, self.opt.overlap)
+        except Exception as err:  # e.g. out of memory, or an image too small for the net
+            if len(batch) > 1:
+                for one in batch:
+                    self._forward([one])
+                return
+            self._fail(batch[0][0], f"translation failed: {_first_line(err)} (try a smaller --tile or --batch-size)")
+            return
+        for (job, dec), out in zip(batch, outputs):
+            fut = self.enc.submit(encode, out, job.dst, self.opt.quality, dec.alpha, dec.icc)
+            self.encoding.append((job, fut))
+        while len(self.encoding) > 2 * max(self.opt.batch_size, self.opt.workers):
+            self._finish_oldest()
+
+    def _finish_oldest(self) -> None:
+        job, fut = self.encoding.popleft()
+        try:
+            fut.result()
+        except Exception as err:  # disk full, permissions...
+            self._fail(job, f"cannot write {job.dst}: {_first_line(err)}")
+            return
+        self.report.converted.append(job.dst)
+        self.bar.advance(len(self.report.converted))
+
+    def _fail(self, job: Job, reason: str) -> None:
+        self.report.failed.append((job.src, reason))
+        if self.log:
+            self.log(f"failed {job.src}: {reason}")
+        self.bar.advance(len(self.report.converted))
+
+
+class _Progress:
+    """A rich progress bar with images/s (on stderr), or nothing."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self._bar, self._t0 = total, enabled and total > 0, None, 0.0
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("[bold]convert"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]} images/s"), TimeElapsedColumn(), TextColumn("eta"),
+                                 TimeRemainingColumn(), console=Console(stderr=True), refresh_per_second=4)
+            self._bar.start()
+            self._task = self._bar.add_task("convert", total=self.total, rate="-")
+        self._t0 = time.perf_counter()
+        return self
+
+    def advance(self, converted: int) -> None:
+        if self._bar is not None:
+            rate = converted / max(1e-9, time.perf_counter() - self._t0)
+            self._bar.update(self._task, advance=1, rate=f"{rate:.2f}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

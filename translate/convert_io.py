@@ -1,0 +1,128 @@
+"""Reading and writing the images of a folder conversion.
+
+`decode` turns any readable image (grayscale, RGBA, palette, 16-bit, CMYK, EXIF-rotated)
+into an HxWxC uint8 array and keeps its alpha and ICC profile; anything it cannot read
+raises `BadImage` with a one-line reason (empty, not an image, truncated, too large...).
+`encode` writes atomically: a temp file in the target folder, renamed over the target, so
+a crash or Ctrl-C never leaves a partial output behind.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# The inference side stays importable without torch (`translate.data` imports torch), so the
+# mode handling of translate.data.images.to_mode is mirrored here; keep the two in step.
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".gif"}
+FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
+           ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM"}
+DEFAULT_OUT = {".gif": ".png", ".pgm": ".png"}  # inputs whose own format would lose colours
+ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}
+CHOICES = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp"}
+
+
+class BadImage(Exception):
+    """An input file that cannot be converted; str() is the one-line reason."""
+
+
+@dataclass
+class Decoded:
+    array: np.ndarray  # HxWxC uint8
+    alpha: np.ndarray | None = None  # HxW uint8, when the input had transparency
+    icc: bytes | None = None
+
+
+def decode(path: Path, channels: int, max_pixels: int) -> Decoded:
+    """Read `path` as an HxWx`channels` uint8 array (EXIF orientation applied)."""
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise BadImage(f"cannot read: {err.strerror or err}") from None
+    if size == 0:
+        raise BadImage("empty file (0 bytes)")
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            if w * h > max_pixels:
+                raise BadImage(_too_large(w, h, max_pixels))
+            img.load()
+            icc = img.info.get("icc_profile")
+            img = ImageOps.exif_transpose(img)
+            alpha = None
+            if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
+                alpha = np.asarray(img.convert("RGBA"))[..., 3].copy()
+                if alpha.min() == 255:
+                    alpha = None
+            arr = np.asarray(to_mode(img, channels))
+    except BadImage:
+        raise
+    except Image.DecompressionBombError as err:
+        raise BadImage(f"too large: {str(err).split(',')[0]} (decompression-bomb guard)") from None
+    except UnidentifiedImageError:
+        raise BadImage("not an image, or an unsupported image format") from None
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, MemoryError) as err:
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        kind = "truncated or corrupt" if "truncated" in text or isinstance(err, (OSError, SyntaxError, EOFError)) else "cannot decode"
+        raise BadImage(f"{kind}: {text}") from None
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    return Decoded(np.ascontiguousarray(arr), alpha, icc if isinstance(icc, bytes) and channels == 3 else None)
+
+
+def to_mode(img: Image.Image, channels: int) -> Image.Image:
+    """EXIF orientation applied; any mode (L, LA, P, RGBA, CMYK, I;16...) to RGB or L, with
+    16-bit values scaled to 8 bits and transparency composited onto white."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img.convert("RGBA"))
+    return img.convert("RGB" if channels == 3 else "L")
+
+
+def _too_large(w: int, h: int, limit: int) -> str:
+    return f"too large: {w}×{h} = {w * h:,} pixels exceeds the {limit:,}-pixel limit (decompression-bomb guard; see --max-pixels)"
+
+
+def output_suffix(in_suffix: str, ext: str | None) -> str:
+    """The output file suffix: `ext` if given, else the input's own (GIF/PGM become PNG)."""
+    if ext:
+        return CHOICES[ext.lower().lstrip(".")]
+    low = in_suffix.lower()
+    if low in DEFAULT_OUT:
+        return DEFAULT_OUT[low]
+    return in_suffix if low in FORMATS else ".png"
+
+
+def encode(array: np.ndarray, path: Path, quality: int = 95, alpha: np.ndarray | None = None,
+           icc: bytes | None = None) -> Path:
+    """Write an HxWxC uint8 array to `path` (format from the suffix), atomically."""
+    fmt = FORMATS[path.suffix.lower()]
+    img = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+    if alpha is not None and fmt in ALPHA_FORMATS:
+        mask = Image.fromarray(alpha)
+        if mask.size != img.size:  # super-resolution: the alpha follows the upscaled image
+            mask = mask.resize(img.size, Image.Resampling.BICUBIC)
+        img.putalpha(mask)
+    options: dict[str, object] = {}
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = quality
+    if icc and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        options["icc_profile"] = icc
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            img.save(fh, format=fmt, **options)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

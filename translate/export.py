@@ -1,0 +1,264 @@
+"""Export translators: ONNX (dynamic batch/height/width, metadata, onnxruntime parity check)
+and safetensors (+ a small JSON sidecar saying how to rebuild the architecture).
+
+ONNX graphs: an image translator takes `image` [N, C, H, W] and returns one output named
+after the translator; noise translators take `z` [N, z_dim] (and `label` [N] int64 when
+conditional) and return one output per translator, so a CoGAN pair shares one z. The
+translate JSON (variant, config or architecture, per-translator meta) is stored in the
+model's metadata_props under "translate".
+
+torch 2.14's exporter: `dynamo=True` (the default; torch.export based) gives truly dynamic
+H/W for ReflectionPad/InstanceNorm nets at opset 18 — it cannot target 17 (no Pad
+down-converter) — but takes seconds per export; the TorchScript exporter (`dynamo=False`)
+is deprecated but fast, and is the fallback when the dynamo path fails.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from translate import tiling
+from translate.errors import ConfigError, TranslateError
+from translate.translator_sources import Loaded, load_source, sidecar_path, translator_state
+
+OPSET = 18
+EXPORTERS = ("dynamo", "torchscript")
+
+
+@dataclass
+class ExportResult:
+    """Where the export went and how closely onnxruntime matches torch (max |Δ| per check)."""
+
+    paths: list[Path]
+    translators: list[str]
+    parity: dict[str, float] = field(default_factory=dict)
+    exporter: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+class _ImageGraph(nn.Module):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.net(image)
+
+
+class _NoiseGraph(nn.Module):
+    def __init__(self, nets: list[nn.Module]) -> None:
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(net(z) for net in self.nets)
+
+
+class _ConditionalNoiseGraph(_NoiseGraph):
+    def forward(self, z: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, ...]:  # type: ignore[override]
+        return tuple(net(z, label) for net in self.nets)
+
+
+def select(loaded: Loaded, direction: str | None) -> list[str]:
+    """Translators that go into one file: the named one; else the first image translator, or
+    every noise translator sharing the first one's inputs (CoGAN pairs)."""
+    names = list(loaded.metas)
+    if direction is not None:
+        if direction not in loaded.metas:
+            raise ConfigError(f"{loaded.source} has no direction '{direction}'; it has: {', '.join(names)}")
+        return [direction]
+    first = loaded.metas[names[0]]
+    if first.get("input") != "noise":
+        return names[:1]
+    same = ("input", "z_dim", "num_classes")
+    return [n for n in names if all(loaded.metas[n].get(k) == first.get(k) for k in same)]
+
+
+def _graph(loaded: Loaded, names: list[str]) -> tuple[nn.Module, tuple, dict, list[str]]:
+    """The module to export, example inputs, dynamic shapes, input names."""
+    meta = loaded.metas[names[0]]
+    nets = [loaded.nets[n].eval() for n in names]
+    gen = torch.Generator().manual_seed(0)
+    if meta.get("input") == "noise":
+        z = torch.randn(2, int(meta["z_dim"]), generator=gen)
+        if int(meta.get("num_classes") or 0):
+            label = torch.tensor([0, 1 % int(meta["num_classes"])])
+            return _ConditionalNoiseGraph(nets), (z, label), {"z": {0: "batch"}, "label": {0: "batch"}}, ["z", "label"]
+        return _NoiseGraph(nets), (z,), {"z": {0: "batch"}}, ["z"]
+    m = max(1, int(meta.get("size_multiple", 1)))
+    side = tiling.padded_size(32, m, 4 * m)
+    image = torch.rand(2, int(meta.get("in_channels", 3)), side, side + m, generator=gen) * 2 - 1
+    axes = {0: "batch", 2: "height", 3: "width"}
+    return _ImageGraph(nets[0]), (image,), {"image": axes}, ["image"]
+
+
+def _to_onnx(graph: nn.Module, args: tuple, axes: dict, inputs: list[str], outputs: list[str], exporter: str,
+             opset: int) -> tuple[bytes, str, list[str]]:
+    notes: list[str] = []
+    if exporter == "dynamo":
+        D = torch.export.Dim.DYNAMIC
+        shapes = {name: {dim: D for dim in dims} for name, dims in axes.items()}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                program = torch.onnx.export(graph, args, None, dynamo=True, verbose=False, input_names=inputs,
+                                            output_names=outputs, opset_version=opset, dynamic_shapes=shapes)
+            return program.model_proto.SerializeToString(), "dynamo", notes
+        except Exception as err:  # an op the dynamo path cannot handle: fall back
+            line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            notes.append(f"dynamo exporter failed ({line}); used the TorchScript exporter")
+    buf = io.BytesIO()
+    dyn = {name: dict(dims) for name, dims in axes.items()}
+    first_out = next(iter(axes.values()))
+    dyn.update({o: dict(first_out) if inputs == ["image"] else {0: "batch"} for o in outputs})
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(graph, args, buf, dynamo=False, input_names=inputs, output_names=outputs,
+                          opset_version=opset, dynamic_axes=dyn)
+    return buf.getvalue(), "torchscript", notes
+
+
+def _with_metadata(model: bytes, spec: dict[str, Any]) -> bytes:
+    import onnx
+
+    proto = onnx.load_from_string(model)
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, {"translate": json.dumps(spec)})
+    proto.doc_string = f"translate: {spec.get('variant', '')} {', '.join(spec['translators'])}"
+    return proto.SerializeToString()
+
+
+def _sub_spec(loaded: Loaded, names: list[str]) -> dict[str, Any]:
+    spec = {k: v for k, v in loaded.spec.items() if k != "translators"}
+    spec["translators"] = {n: loaded.metas[n] for n in names}
+    return spec
+
+
+def onnx_bytes(nets: dict[str, Any], metas: dict[str, Any], spec: dict[str, Any], names: list[str] | None = None,
+               exporter: str = "dynamo", opset: int = OPSET) -> bytes:
+    """An in-memory ONNX model (with metadata) of `names` (default: every translator of one kind)."""
+    loaded = Loaded("memory", "checkpoint", metas, spec, nets)
+    names = names or select(loaded, None)
+    graph, args, axes, inputs = _graph(loaded, names)
+    model, _, _ = _to_onnx(graph, args, axes, inputs, names, exporter, opset)
+    return _with_metadata(model, _sub_spec(loaded, names))
+
+
+def export_onnx(source: Any, path: str | Path, direction: str | None = None, *, variant: str | None = None,
+                plugins: Sequence[str] = (), exporter: str = "dynamo", opset: int = OPSET,
+                check: bool = True) -> ExportResult:
+    """Write an ONNX file (dynamic batch, H, W) and, with `check`, compare onnxruntime to torch."""
+    if exporter not in EXPORTERS:
+        raise ConfigError(f"unknown exporter '{exporter}'; use {' or '.join(EXPORTERS)}")
+    if opset < 17:
+        raise ConfigError(f"opset {opset} is too old: use 17 or newer (default {OPSET})")
+    loaded = as_loaded(source, variant, plugins)
+    names = select(loaded, direction)
+    graph, args, axes, inputs = _graph(loaded, names)
+    model, used, notes = _to_onnx(graph, args, axes, inputs, names, exporter, opset)
+    model = _with_metadata(model, _sub_spec(loaded, names))
+    out = _atomic_write(Path(path), model)
+    result = ExportResult([out], names, exporter=used, notes=notes)
+    if check:
+        result.parity = parity(loaded, names, out)
+    return result
+
+
+def parity(loaded: Loaded, names: list[str], onnx_file: str | Path) -> dict[str, float]:
+    """Max |Δ| between onnxruntime and torch: random input, and the demo image (another size)."""
+    from translate.runners import onnx_session
+
+    session = onnx_session(str(onnx_file), "cpu")
+    meta = loaded.metas[names[0]]
+    gen = np.random.default_rng(0)
+    cases: dict[str, dict[str, np.ndarray]] = {}
+    if meta.get("input") == "noise":
+        nc = int(meta.get("num_classes") or 0)
+        feed = {"z": gen.standard_normal((3, int(meta["z_dim"]))).astype(np.float32)}
+        if nc:
+            feed["label"] = (np.arange(3) % nc).astype(np.int64)
+        cases["random z"] = feed
+    else:
+        lo, hi = meta.get("in_range", [-1.0, 1.0])
+        m, c = max(1, int(meta.get("size_multiple", 1))), int(meta.get("in_channels", 3))
+        side = tiling.padded_size(24, m, 2 * m)
+        rand = gen.uniform(lo, hi, (2, c, side + m, side)).astype(np.float32)
+        demo = demo_image(61, 83)[..., :c].transpose(2, 0, 1)[None].astype(np.float32) * ((hi - lo) / 255) + lo
+        demo = tiling.pad_to(demo, tiling.padded_size(61, m, 2 * m), tiling.padded_size(83, m, 2 * m))
+        cases = {"random input": {"image": rand}, "demo image": {"image": demo.astype(np.float32)}}
+    result = {}
+    for label, feed in cases.items():
+        onnx_out = session.run(names, feed)
+        with torch.inference_mode():
+            args = [torch.from_numpy(feed[k]) for k in ("image", "z", "label") if k in feed]
+            torch_out = [loaded.nets[n].eval()(*args).float().numpy() for n in names]
+        result[label] = max(float(np.abs(a - b).max()) for a, b in zip(onnx_out, torch_out))
+    return result
+
+
+def export_safetensors(source: Any, path: str | Path, direction: str | None = None, *, variant: str | None = None,
+                       plugins: Sequence[str] = ()) -> ExportResult:
+    """Write `path` (.safetensors) and its JSON sidecar (`path` with .json)."""
+    from safetensors.torch import save
+
+    loaded = as_loaded(source, variant, plugins)
+    names = select(loaded, direction)
+    spec = _sub_spec(loaded, names)
+    # clone: safetensors refuses tensors sharing memory (e.g. CoGAN branches of one coupled net)
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in translator_state({n: loaded.nets[n] for n in names}).items()}
+    path = Path(path)
+    if path.suffix.lower() != ".safetensors":
+        path = path.with_name(path.name + ".safetensors")
+    text = json.dumps(spec, indent=2)
+    weights = _atomic_write(path, save(tensors, metadata={"translate": json.dumps(spec)}))
+    side = _atomic_write(sidecar_path(path), text.encode())
+    return ExportResult([weights, side], names)
+
+
+def as_loaded(source: Any, variant: str | None = None, plugins: Sequence[str] = ()) -> Loaded:
+    """A weights path, a `Loaded`, or a torch-backed `translator.Model`, as torch modules + spec."""
+    if isinstance(source, Loaded):
+        loaded = source
+    elif hasattr(source, "translators") and hasattr(source, "spec"):
+        loaded = Loaded(source.source, source.kind, {n: t.meta for n, t in source.translators.items()},
+                        source.spec, {n: t.module for n, t in source.translators.items() if t.module is not None})
+    else:
+        loaded = load_source(source, variant, list(plugins))
+    if not loaded.nets:
+        raise TranslateError(f"{loaded.source} is already an ONNX model; export from the run or weights file instead")
+    return loaded
+
+
+def demo_image(height: int, width: int) -> np.ndarray:
+    """A deterministic HxWx3 uint8 test picture: gradients, a disc and stripes."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = 255 * x / max(1, width - 1)
+    g = 255 * y / max(1, height - 1)
+    disc = ((y - height / 2) ** 2 + (x - width / 3) ** 2) < (min(height, width) / 4) ** 2
+    b = np.where(disc, 230.0, 40.0) + 25 * np.sin(x / 3.0)
+    return np.clip(np.stack([r, g, b], -1), 0, 255).astype(np.uint8)
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,135 @@
+"""Backends that run one generator on float32 numpy arrays: torch or onnxruntime.
+
+A runner takes named float/int arrays ("image", or "z" and "label") and returns the
+generator's float32 output. Pre/post-processing lives in the translator, in numpy, so the
+ONNX path never runs torch code.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from translate.errors import ConfigError, WeightsError
+
+
+class Runner(Protocol):
+    """Runs one generator: named input arrays in, float32 output array out."""
+
+    backend: str
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray: ...
+
+
+class TorchRunner:
+    """A torch module in eval mode on `device`, under autocast for bf16/fp16."""
+
+    backend = "torch"
+
+    def __init__(self, net: Any, device: str = "auto", precision: str = "fp32") -> None:
+        import torch
+
+        from translate.engine.device import resolve_device, resolve_precision
+
+        self.device = resolve_device(device)
+        self.dtype = resolve_precision(precision, self.device)
+        self.net = net.to(self.device).eval().requires_grad_(False)
+        self._torch = torch
+        self.notes: list[str] = []
+        if self.dtype is torch.bfloat16 and self.device.type == "cpu":
+            slow = cpu_bf16_slowdown()
+            if slow > 8:
+                self.notes.append(f"this CPU has no fast bf16 convolutions (a probe ran {slow:.0f}× slower than fp32); "
+                                  "--precision fp32 will be much faster")
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        torch = self._torch
+        from translate.engine.device import autocast
+
+        args = [torch.from_numpy(np.ascontiguousarray(inputs[k])).to(self.device) for k in _order(inputs)]
+        with torch.inference_mode(), autocast(self.device, self.dtype):
+            out = self.net(*args)
+        return out.float().cpu().numpy()
+
+
+def cpu_bf16_slowdown() -> float:
+    """How many times slower a small bf16-autocast convolution runs than fp32 on this CPU
+    (CPUs without AVX512-BF16/AMX fall back to reference kernels: often 50× or worse)."""
+    import time
+
+    import torch
+
+    conv, x = torch.nn.Conv2d(32, 32, 3, padding=1).eval(), torch.randn(1, 32, 32, 32)
+    best: dict[bool, float] = {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: no scheduling noise from busy cores in a 40 ms probe
+    try:
+        with torch.inference_mode():
+            for bf16 in (False, True, False, True):
+                t0 = time.perf_counter()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    conv(x)
+                best[bf16] = min(best.get(bf16, float("inf")), time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(threads)
+    return best[True] / max(best[False], 1e-9)
+
+
+class OnnxRunner:
+    """One output of an onnxruntime session (several runners may share a session)."""
+
+    backend = "onnx"
+
+    def __init__(self, session: Any, output: str) -> None:
+        self.session, self.output = session, output
+        self.input_names = [i.name for i in session.get_inputs()]
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        feed = {name: inputs[name] for name in self.input_names}
+        return np.asarray(self.session.run([self.output], feed)[0], dtype=np.float32)
+
+
+class LazyRunner:
+    """A runner built on first use (e.g. an ONNX export made only for the direction used)."""
+
+    def __init__(self, backend: str, factory: Callable[[], Runner]) -> None:
+        self.backend, self._factory, self._runner = backend, factory, None
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        if self._runner is None:
+            self._runner = self._factory()
+        return self._runner(inputs)
+
+
+def onnx_session(model: str | bytes, device: str = "auto", precision: str = "fp32", threads: int = 0) -> Any:
+    """An onnxruntime InferenceSession on the CPU, or CUDA when asked for and available."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ConfigError("the ONNX backend needs onnxruntime: pip install onnxruntime") from None
+    if precision != "fp32":
+        raise ConfigError(f"--precision {precision} is for the torch backend; ONNX models run in fp32")
+    available = ort.get_available_providers()
+    spec = (device or "auto").lower()
+    if spec.startswith("cuda") and "CUDAExecutionProvider" not in available:
+        raise ConfigError(f"device '{device}' requested but onnxruntime has no CUDA provider here; use --device cpu")
+    providers = ["CPUExecutionProvider"]
+    if spec.startswith("cuda") or (spec == "auto" and "CUDAExecutionProvider" in available):
+        providers.insert(0, "CUDAExecutionProvider")
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(model, options, providers=providers)
+    except Exception as err:  # not an ONNX file, or an unsupported one
+        name = "the exported model" if isinstance(model, bytes) else model
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise WeightsError(f"cannot open ONNX model {name}: {first}") from None
+
+
+def _order(inputs: dict[str, np.ndarray]) -> list[str]:
+    """Positional order for torch modules: image, or z then label."""
+    if "image" in inputs:
+        return ["image"]
+    return ["z", "label"] if "label" in inputs else ["z"]

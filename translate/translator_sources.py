@@ -1,0 +1,291 @@
+"""Reading generators from every supported weights source, without running any code.
+
+Sources: a run directory or a training checkpoint (nets rebuilt from the checkpoint's own
+config, EMA weights preferred), a safetensors file with its JSON sidecar, an official
+CycleGAN generator `.pth` (junyanz key layout), and an ONNX file carrying the same JSON in
+its metadata. Each yields a `Loaded`: torch modules (or an ONNX path), the meta of every
+translator, and a `spec` saying how to rebuild the architecture.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from translate.errors import WeightsError
+
+SPEC_FORMAT = "translate.translator/1"
+CHECKPOINT_PREFIX = "translate.checkpoint/"  # engine.trainer.CKPT_FORMAT is "translate.checkpoint/1"
+LEGACY_NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+@dataclass
+class Loaded:
+    """What one weights source provides."""
+
+    source: str
+    kind: str  # "checkpoint", "safetensors", "official", "onnx"
+    metas: dict[str, dict[str, Any]]  # translator name -> meta, in the variant's order
+    spec: dict[str, Any]  # {"format", "variant", "plugin_file"?, "config"?, "arch"?, "translators"}
+    nets: dict[str, Any] = field(default_factory=dict)  # translator name -> torch module (torch sources)
+    onnx_path: str | None = None
+
+
+def load_source(path: str | Path, variant: str | None = None, plugins: Sequence[str] = ()) -> Loaded:
+    """Dispatch on what `path` is: run dir, checkpoint, safetensors(+json), .pth state dict, .onnx."""
+    p = Path(path)
+    if p.is_dir():
+        return _from_run_dir(p, plugins)
+    if not p.is_file():
+        raise WeightsError(f"model not found: {p} (a run directory, .pt/.pth, .safetensors or .onnx file)")
+    suffix = p.suffix.lower()
+    if suffix == ".onnx":
+        return _from_onnx(p)
+    if suffix == ".json":
+        p = p.with_suffix(".safetensors")
+        suffix = ".safetensors"
+    if suffix == ".safetensors":
+        return _from_safetensors(p, variant, plugins)
+    state = _torch_load(p)
+    if isinstance(state, dict) and str(state.get("format", "")).startswith(CHECKPOINT_PREFIX):
+        return _from_checkpoint(p, state, _run_dir_of(p), plugins)
+    if isinstance(state, dict) and state and all(_is_tensor(v) for v in state.values()):
+        return _from_state_dict(p, state, variant)
+    raise WeightsError(f"{p} is neither a translate checkpoint nor a generator state dict")
+
+
+# --- run dirs and checkpoints -----------------------------------------------------------
+def _from_run_dir(folder: Path, plugins: Sequence[str]) -> Loaded:
+    from translate.engine.checkpoint import latest
+
+    found = latest(folder / "checkpoints") or latest(folder)
+    if found is None:
+        raise WeightsError(f"no checkpoint in {folder} (is it a run directory? train one with `translate train`)")
+    return _from_checkpoint(found, _torch_load(found), folder, plugins)
+
+
+def _run_dir_of(checkpoint: Path) -> Path | None:
+    run = checkpoint.resolve().parent.parent
+    return run if (run / "config.yaml").is_file() else None
+
+
+def _from_checkpoint(path: Path, state: dict[str, Any], run_dir: Path | None, plugins: Sequence[str]) -> Loaded:
+    from translate.weights import load_into
+
+    plugin_file = None
+    if run_dir is not None:
+        saved = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+        plugin_file = saved.get("plugin_file")
+    spec = {"format": SPEC_FORMAT, "variant": state["variant"], "config": state["config"]["model"]}
+    if plugin_file:
+        spec["plugin_file"] = plugin_file
+    variant, nets = _build_variant(spec, plugins, str(path))
+    translators = variant.translators(nets)
+    needed = _nets_used(nets, translators)
+    ema = state.get("ema") or {}
+    for key in needed:
+        if key not in state["nets"]:
+            raise WeightsError(f"{path} has no weights for net '{key}' (has: {', '.join(sorted(state['nets']))})")
+        weights = ema.get(key) or state["nets"][key]  # the averaged weights, where the run kept them
+        load_into(nets[key], weights, f"{path}:{'ema.' if key in ema else ''}{key}")
+    class_names = list((state.get("data") or {}).get("class_names") or [])
+    metas = {}
+    for name, net in translators.items():
+        meta = dict(variant.translator_meta(name, net))
+        if meta.get("input") == "noise" and meta.get("num_classes") and class_names:
+            meta["class_names"] = class_names
+        metas[name] = meta
+    spec["translators"] = metas
+    return Loaded(str(path), "checkpoint", metas, spec, dict(translators))
+
+
+def _nets_used(nets: dict[str, Any], translators: dict[str, Any]) -> list[str]:
+    """Keys of the nets the translators are, contain, or are part of (all nets if none match)."""
+    used = []
+    for key, net in nets.items():
+        inside = {id(m) for m in net.modules()}
+        if any(id(t) in inside or any(m is net for m in t.modules()) for t in translators.values()):
+            used.append(key)
+    return used or list(nets)
+
+
+def _build_variant(spec: dict[str, Any], plugins: Sequence[str], source: str) -> tuple[Any, dict[str, Any]]:
+    """The variant instance and freshly built nets, from a spec's variant name/plugin file + config."""
+    from translate import config as C
+    from translate import discovery
+
+    discovery.load_all(list(plugins))
+    name = spec.get("variant") or ""
+    plugin_file = spec.get("plugin_file")
+    cls = discovery.resolve_variant(plugin_file if plugin_file and Path(plugin_file).is_file() else name)
+    known = C.fields_of(cls.config)
+    cfg = C.apply(cls.config(), {k: v for k, v in (spec.get("config") or {}).items() if k in known})
+    variant = cls(cfg)
+    try:
+        nets = variant.build(cfg)
+    except Exception as err:
+        raise WeightsError(f"{source}: cannot rebuild the '{cls.name}' nets from its config: {err}") from None
+    return variant, nets
+
+
+# --- safetensors + sidecar ----------------------------------------------------------------
+def sidecar_path(weights: Path) -> Path:
+    """`model.safetensors` -> `model.json`."""
+    return weights.with_suffix(".json")
+
+
+def _from_safetensors(path: Path, variant: str | None, plugins: Sequence[str]) -> Loaded:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, safe_open
+
+    if not path.is_file():
+        raise WeightsError(f"model not found: {path}")
+    try:
+        with safe_open(str(path), "pt") as fh:
+            header = fh.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise WeightsError(f"cannot read safetensors file {path}: {str(err).splitlines()[0]}") from None
+    side = sidecar_path(path)
+    if side.is_file():
+        try:
+            spec = json.loads(side.read_text())
+        except json.JSONDecodeError as err:
+            raise WeightsError(f"sidecar {side} is not valid JSON: {err}") from None
+    elif "translate" in header:
+        spec = json.loads(header["translate"])
+    elif variant == "cyclegan" or _looks_official(tensors):
+        return _from_state_dict(path, tensors, variant)
+    else:
+        raise WeightsError(f"{path} needs its sidecar {side.name} (written next to it by `translate export`)")
+    if spec.get("format") != SPEC_FORMAT or not spec.get("translators"):
+        raise WeightsError(f"{side} is not a translate sidecar (expected format '{SPEC_FORMAT}')")
+    nets = build_from_spec(spec, plugins, str(path))
+    load_translator_weights(nets, tensors, str(path))
+    return Loaded(str(path), "safetensors", dict(spec["translators"]), spec, nets)
+
+
+def build_from_spec(spec: dict[str, Any], plugins: Sequence[str], source: str) -> dict[str, Any]:
+    """Untrained translator modules, by name, as the spec describes them."""
+    names = list(spec["translators"])
+    if spec.get("arch"):
+        from translate.nets import build_net
+
+        arch = spec["arch"]
+        return {names[0]: build_net(arch["name"], **arch.get("kwargs", {}))}
+    variant, nets = _build_variant(spec, plugins, source)
+    translators = variant.translators(nets)
+    missing = [n for n in names if n not in translators]
+    if missing:
+        raise WeightsError(f"{source}: variant '{spec.get('variant')}' has no translator '{missing[0]}'")
+    return {n: translators[n] for n in names}
+
+
+def translator_state(nets: dict[str, Any]) -> dict[str, Any]:
+    """One flat state dict: plain keys for one translator, `name.` prefixes for several."""
+    if len(nets) == 1:
+        return dict(next(iter(nets.values())).state_dict())
+    return {f"{name}.{k}": v for name, net in nets.items() for k, v in net.state_dict().items()}
+
+
+def load_translator_weights(nets: dict[str, Any], tensors: dict[str, Any], source: str) -> None:
+    from translate.weights import load_into
+
+    if len(nets) == 1:
+        load_into(next(iter(nets.values())), tensors, source)
+        return
+    for name, net in nets.items():
+        prefix = f"{name}."
+        own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        load_into(net, own, f"{source} [{name}]")
+
+
+# --- official CycleGAN generators -------------------------------------------------------------
+_BLOCK = re.compile(r"^model\.(\d+)\.conv_block\.1\.weight$")
+
+
+def _looks_official(sd: dict[str, Any]) -> bool:
+    return "model.1.weight" in sd and any(_BLOCK.match(k) for k in sd)
+
+
+def _from_state_dict(path: Path, sd: dict[str, Any], variant: str | None) -> Loaded:
+    if variant not in (None, "cyclegan"):
+        raise WeightsError(
+            f"{path} is a bare state dict: only official CycleGAN generators (--variant cyclegan) load "
+            "that way; for other variants use a run, a checkpoint or a safetensors file with its sidecar"
+        )
+    sd = {k.removeprefix("module."): v for k, v in sd.items()}
+    if not _looks_official(sd):
+        first = next(iter(sd))
+        raise WeightsError(
+            f"{path} does not have the official CycleGAN generator layout (expected 'model.1.weight' and "
+            f"'model.N.conv_block.1.weight' keys, found '{first}')"
+        )
+    net, arch = official_cyclegan(sd, str(path))
+    meta = {"input": "image", "in_channels": arch["kwargs"]["in_channels"],
+            "out_channels": arch["kwargs"]["out_channels"], "in_range": [-1.0, 1.0], "out_range": [-1.0, 1.0],
+            "size_multiple": 4, "scale": 1}
+    spec = {"format": SPEC_FORMAT, "variant": "cyclegan", "arch": arch, "translators": {"AtoB": meta}}
+    return Loaded(str(path), "official", {"AtoB": meta}, spec, {"AtoB": net})
+
+
+def official_cyclegan(sd: dict[str, Any], source: str) -> tuple[Any, dict[str, Any]]:
+    """A `resnet` generator holding a junyanz state dict: legacy InstanceNorm buffers dropped,
+    the number of residual blocks (6 or 9, or any other) read from the keys."""
+    from translate.nets import build_net
+    from translate.weights import load_into
+
+    batch_norm = "model.2.weight" in sd  # affine norm layers: a BatchNorm generator (pix2pix option)
+    if not batch_norm:
+        sd = {k: v for k, v in sd.items() if k.rsplit(".", 1)[-1] not in LEGACY_NORM_BUFFERS}
+    blocks = sorted(int(m.group(1)) for k in sd if (m := _BLOCK.match(k)))
+    first, ngf = sd["model.1.weight"], int(sd["model.1.weight"].shape[0])
+    last = max(int(k.split(".")[1]) for k in sd if k.startswith("model.") and k.endswith(".weight"))
+    kwargs = {"in_channels": int(first.shape[1]), "out_channels": int(sd[f"model.{last}.weight"].shape[0]),
+              "ngf": ngf, "n_blocks": len(blocks), "norm": "batch" if batch_norm else "instance"}
+    arch = {"name": "resnet", "kwargs": kwargs}
+    net = build_net("resnet", **kwargs)
+    load_into(net, sd, source)
+    return net, arch
+
+
+# --- ONNX -------------------------------------------------------------------------------------
+def read_onnx_spec(path: Path) -> dict[str, Any]:
+    """The translate JSON stored in an ONNX file's metadata_props (key "translate")."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as err:
+        raise WeightsError(f"cannot read ONNX file {path}: {str(err).splitlines()[0] if str(err) else err}") from None
+    props = {p.key: p.value for p in model.metadata_props}
+    if "translate" not in props:
+        raise WeightsError(f"{path} has no translate metadata: export it with `translate export MODEL --format onnx`")
+    return json.loads(props["translate"])
+
+
+def _from_onnx(path: Path) -> Loaded:
+    spec = read_onnx_spec(path)
+    return Loaded(str(path), "onnx", dict(spec["translators"]), spec, onnx_path=str(path))
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _torch_load(path: Path) -> Any:
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # corrupt, truncated, pickled code, or not a torch file
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise WeightsError(f"cannot read {path} as weights (loading never runs code): {first}") from None
+
+
+def _is_tensor(value: Any) -> bool:
+    import torch
+
+    return isinstance(value, torch.Tensor)
