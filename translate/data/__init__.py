@@ -58,3 +58,35 @@ def _unpaired(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
     root = resolve_path(data)
     train, preview = open_unpaired(root, cfg)
     return DataBundle(train=train, preview=preview, source=str(root))
+
+
+@register_data_kind("sr")
+def _sr(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
+    """Super-resolution: HR photos (LR by bicubic downscaling) or hr/ + lr/ pairs; no data: the demo."""
+    from translate.data.sr import open_sr
+
+    return open_sr(data, cfg, **options)
+
+
+@register_data_kind("single")
+def _single(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
+    """One folder of images (recursive), for unconditional GANs; no data: the glyph demo."""
+    from translate.data.generative import open_single
+
+    return open_single(data, cfg, **options)
+
+
+@register_data_kind("labelled")
+def _labelled(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
+    """One subfolder per class (names sorted into info["class_names"]); no data: the glyph demo."""
+    from translate.data.generative import open_labelled
+
+    return open_labelled(data, cfg, **options)
+
+
+@register_data_kind("two_folders")
+def _two_folders(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
+    """Two unpaired domains: --data A --data-b B, or A/ B/ (trainA/ trainB/); no data: glyphs vs inverted glyphs."""
+    from translate.data.generative import open_two_folders
+
+    return open_two_folders(data, cfg, **options)

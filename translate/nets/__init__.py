@@ -26,5 +26,7 @@ def count_params(net: nn.Module) -> int:
 
 # Built-in architectures register on import.
 from translate.nets import patchgan, resnet  # noqa: E402,F401
+from translate.nets import discogan, srresnet  # noqa: E402,F401
+from translate.nets import coupled, dcgan, mlp  # noqa: E402,F401
 
 __all__ = ["NETS", "register_net", "build_net", "count_params", "init_weights"]
