@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# The inference side stays importable without torch (`translate.data` imports torch), so the
-# mode handling of translate.data.images.to_mode is mirrored here; keep the two in step.
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".gif"}
+from translate.data.images import IMAGE_EXTENSIONS, to_mode  # torch-free
+
 FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
            ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM"}
 DEFAULT_OUT = {".gif": ".png", ".pgm": ".png"}  # inputs whose own format would lose colours
@@ -72,19 +71,6 @@ def decode(path: Path, channels: int, max_pixels: int) -> Decoded:
     if arr.ndim == 2:
         arr = arr[..., None]
     return Decoded(np.ascontiguousarray(arr), alpha, icc if isinstance(icc, bytes) and channels == 3 else None)
-
-
-def to_mode(img: Image.Image, channels: int) -> Image.Image:
-    """EXIF orientation applied; any mode (L, LA, P, RGBA, CMYK, I;16...) to RGB or L, with
-    16-bit values scaled to 8 bits and transparency composited onto white."""
-    img = ImageOps.exif_transpose(img)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        peak = 65535.0 if arr.max() > 255 else 255.0
-        img = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img.convert("RGBA"))
-    return img.convert("RGB" if channels == 3 else "L")
 
 
 def _too_large(w: int, h: int, limit: int) -> str:

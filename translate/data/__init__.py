@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from torch.utils.data import Dataset
+from typing import TYPE_CHECKING, Any
 
 from translate.registry import Registry
+
+if TYPE_CHECKING:  # keep `translate.data.images` importable without torch (ONNX-only convert)
+    from torch.utils.data import Dataset
 
 
 @dataclass
