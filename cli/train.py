@@ -29,19 +29,33 @@ def train_cmd(
     steps: Optional[int] = typer.Option(None, help="stop after this many steps"),
     seed: Optional[int] = typer.Option(None, help="random seed"),
     runs_dir: str = typer.Option("runs", "--runs-dir", help="parent folder of run directories"),
+    nproc: int = typer.Option(1, "--nproc", help="processes (one per GPU) on this machine: runs torchrun for you"),
 ) -> None:
+    import os
+
     from translate import config as C
     from translate import train as T
+
+    if nproc > 1:
+        import sys
+
+        from translate.engine.distributed import launch
+        from translate.errors import ConfigError
+
+        if "WORLD_SIZE" in os.environ:
+            raise ConfigError("--nproc starts torchrun itself; under torchrun leave it out")
+        raise typer.Exit(launch(nproc, sys.argv[1:]))
+    echo = typer.echo if os.environ.get("RANK", "0") == "0" else (lambda *a, **k: None)
 
     sets = C.parse_sets(set_)
     for key, value in (("device", device), ("precision", precision), ("steps", steps), ("seed", seed)):
         if value is not None:
             sets[f"engine.{key}"] = value
     plan = T.plan(variant, data, data_b, name, resume, config, sets, plugin, runs_dir)
-    typer.echo(f"training {plan.variant.name} on {plan.data or 'the built-in demo data'} -> {plan.run_dir}")
+    echo(f"training {plan.variant.name} on {plan.data or 'the built-in demo data'} -> {plan.run_dir}")
     summary = T.run(plan)
     for key, value in summary.items():
-        typer.echo(f"  {key}: {value}")
+        echo(f"  {key}: {value}")
     if summary.get("interrupted"):
-        typer.echo(f"interrupted: checkpoint saved; continue with `translate train --resume {plan.run_dir}`")
+        echo(f"interrupted: checkpoint saved; continue with `translate train --resume {plan.run_dir}`")
         raise typer.Exit(130)

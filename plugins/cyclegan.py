@@ -46,17 +46,19 @@ class CycleGANConfig(VariantConfig):
 
 class ImagePool:
     """History of generated images (Shrivastava et al.): fill up to `size`; afterwards, with
-    probability 1/2 return a stored image (replacing it by the new one), else the new one."""
+    probability 1/2 return a stored image (replacing it by the new one), else the new one.
+    Images are kept (and returned) in fp32 whatever precision produced them."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.images: list[Tensor] = []
 
     def query(self, images: Tensor) -> Tensor:
+        images = images.detach().float()
         if self.size == 0:
-            return images.detach()
+            return images
         out = []
-        for image in images.detach():
+        for image in images:
             image = image.unsqueeze(0)
             if len(self.images) < self.size:
                 self.images.append(image.clone())
@@ -70,6 +72,10 @@ class ImagePool:
         return torch.cat(out, 0)
 
 
+def _split(t: Tensor, n: int) -> tuple[Tensor, Tensor]:
+    return t[:n], t[n:]
+
+
 @register_variant
 class CycleGAN(Variant):
     name = "cyclegan"
@@ -77,6 +83,7 @@ class CycleGAN(Variant):
     config = CycleGANConfig
     data = "unpaired"
     ema_nets = ("G_AB", "G_BA")
+    batch_calls = True  # one call per net for independent inputs (see train_step); False: textbook calls
     # The built-in demo (no --data): 32 px apples→oranges, small nets, ~4 minutes on 2 CPU cores.
     demo = {
         "generator": "resnet_6blocks", "ngf": 16, "ndf": 16, "image_size": 32, "load_size": 36,
@@ -109,26 +116,42 @@ class CycleGAN(Variant):
         cfg, adv = self.cfg, self.adv
         G_AB, G_BA, D_A, D_B = (self.nets[k] for k in ("G_AB", "G_BA", "D_A", "D_B"))
         real_A, real_B = batch["A"], batch["B"]
+        idt = cfg.lambda_identity > 0
+        # Calls of one net on independent inputs run as one batched call. With instance norm
+        # (per sample) that is the same math; batch norm would mix the samples' statistics.
+        fuse = self.batch_calls and cfg.norm != "batch"
 
         # Generators: fool both discriminators, and come back where they started.
         with step.frozen(D_A, D_B):
-            fake_B, fake_A = G_AB(real_A), G_BA(real_B)
+            if idt and fuse:  # G_AB(B) is the identity term of G_AB: run it with the translation
+                fake_B, idt_B = _split(G_AB(torch.cat([real_A, real_B])), len(real_A))
+                fake_A, idt_A = _split(G_BA(torch.cat([real_B, real_A])), len(real_B))
+            else:
+                fake_B, fake_A = G_AB(real_A), G_BA(real_B)
+                idt_B, idt_A = (G_AB(real_B), G_BA(real_A)) if idt else (None, None)
             rec_A, rec_B = G_BA(fake_B), G_AB(fake_A)
             loss_gan = adv.g(D_B(fake_B)) + adv.g(D_A(fake_A))
             loss_cycle = cfg.lambda_cycle * (l1(rec_A, real_A) + l1(rec_B, real_B))
             loss_idt = torch.zeros((), device=real_A.device)
-            if cfg.lambda_identity > 0:  # a generator fed its own output domain should change nothing
+            if idt:  # a generator fed its own output domain should change nothing
                 w = cfg.lambda_cycle * cfg.lambda_identity
-                loss_idt = w * (l1(G_AB(real_B), real_B) + l1(G_BA(real_A), real_A))
+                loss_idt = w * (l1(idt_B, real_B) + l1(idt_A, real_A))
             step.update("G", loss_gan + loss_cycle + loss_idt)
 
         # Discriminators: real vs. generated images drawn from the history pools; loss halved.
         pooled_A, pooled_B = self.pool_A.query(fake_A), self.pool_B.query(fake_B)
-        loss_D_A = 0.5 * adv.d_loss(D_A(real_A), D_A(pooled_A)) + adv.penalty(D_A, real_A, pooled_A)
-        loss_D_B = 0.5 * adv.d_loss(D_B(real_B), D_B(pooled_B)) + adv.penalty(D_B, real_B, pooled_B)
+        loss_D_A = 0.5 * adv.d_loss(*self._judge(D_A, real_A, pooled_A, fuse)) + adv.penalty(D_A, real_A, pooled_A)
+        loss_D_B = 0.5 * adv.d_loss(*self._judge(D_B, real_B, pooled_B, fuse)) + adv.penalty(D_B, real_B, pooled_B)
         step.update("D", loss_D_A + loss_D_B)
 
         return {"G_gan": loss_gan, "cycle": loss_cycle, "idt": loss_idt, "D_A": loss_D_A, "D_B": loss_D_B}
+
+    @staticmethod
+    def _judge(D: nn.Module, real: Tensor, fake: Tensor, fuse: bool) -> tuple[Tensor, Tensor]:
+        """D's logits for real and for fake images (one batched call when `fuse`)."""
+        if not fuse:
+            return D(real), D(fake)
+        return _split(D(torch.cat([real, fake.to(real.dtype)])), len(real))
 
     def translators(self, nets: dict[str, nn.Module]) -> dict[str, nn.Module]:
         return {"AtoB": nets["G_AB"], "BtoA": nets["G_BA"]}

@@ -40,15 +40,34 @@ def test_train_step_losses_equal_the_textbook_formula():
         gan = ((nets["D_B"](fb) - 1) ** 2).mean() + ((nets["D_A"](fa) - 1) ** 2).mean()
         cyc = 10 * (F.l1_loss(nets["G_BA"](fb), a) + F.l1_loss(nets["G_AB"](fa), b))
         idt = 5 * (F.l1_loss(nets["G_AB"](b), b) + F.l1_loss(nets["G_BA"](a), a))
+        d_a = 0.5 * (((nets["D_A"](a) - 1) ** 2).mean() + (nets["D_A"](fa) ** 2).mean())
+        d_b = 0.5 * (((nets["D_B"](b) - 1) ** 2).mean() + (nets["D_B"](fb) ** 2).mean())
     opts = v.optimizers(nets, cfg)
     d_before = [p.clone() for p in nets["D_A"].parameters()]
     out = v.train_step({"A": a, "B": b}, Step(opts, {}))
     assert torch.allclose(out["G_gan"], gan, atol=1e-5)
     assert torch.allclose(out["cycle"], cyc, atol=1e-5)
     assert torch.allclose(out["idt"], idt, atol=1e-5)
+    assert torch.allclose(out["D_A"], d_a, atol=1e-5) and torch.allclose(out["D_B"], d_b, atol=1e-5)
     # D was frozen during the G update and then stepped by its own optimizer
     assert all(p.requires_grad for p in nets["D_A"].parameters())
     assert any(not torch.equal(p, q) for p, q in zip(d_before, nets["D_A"].parameters()))
+
+
+def test_nets_run_batched_only_with_per_sample_norm():
+    """Translation + identity of one generator (and D on real + fake) run as one call with
+    instance norm; batch norm would mix the samples' statistics, so it keeps separate calls."""
+    a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    for norm, g_calls, d_calls in (("instance", 2, 2), ("batch", 3, 3)):
+        cfg = CycleGANConfig(generator="resnet_6blocks", ngf=4, ndf=4, pool_size=0, norm=norm)
+        v = CycleGAN(cfg)
+        v.nets = v.build(cfg)
+        calls = {k: 0 for k in v.nets}
+        for key, net in v.nets.items():
+            net.register_forward_hook(lambda *_, key=key: calls.__setitem__(key, calls[key] + 1))
+        out = v.train_step({"A": a, "B": b}, Step(v.optimizers(v.nets, cfg), {}))
+        assert calls == {"G_AB": g_calls, "G_BA": g_calls, "D_A": d_calls, "D_B": d_calls}, norm
+        assert all(torch.isfinite(t) for t in out.values())
 
 
 def test_cli_trains_two_steps_and_resumes(unpaired_dir, tmp_path, cli):

@@ -85,14 +85,15 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(state["torch"].cpu())  # (a checkpoint loaded with map_location=cuda)
     npst = state["numpy"]
-    np.random.set_state(("MT19937", npst["keys"].numpy().astype(np.uint32), npst["pos"], npst["has_gauss"], npst["gauss"]))
+    keys = npst["keys"].cpu().numpy().astype(np.uint32)
+    np.random.set_state(("MT19937", keys, npst["pos"], npst["has_gauss"], npst["gauss"]))
     random.setstate(_plain_to_py_state(state["python"]))
     if "cuda" in state and torch.cuda.is_available():
         cuda = state["cuda"]
         if len(cuda) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(cuda)
+            torch.cuda.set_rng_state_all([t.cpu() for t in cuda])
 
 
 def _py_state_to_plain(st: tuple) -> list:

@@ -32,6 +32,13 @@ class EMA:
 
 
 def _unwrap(net: nn.Module) -> nn.Module:
-    """The plain module inside DDP / torch.compile wrappers."""
-    net = getattr(net, "module", net)
-    return getattr(net, "_orig_mod", net)
+    """The plain module inside DDP / torch.compile / engine `Compiled` wrappers."""
+    from translate.engine.compile import Compiled
+
+    while True:
+        if isinstance(net, (nn.parallel.DistributedDataParallel, Compiled)):
+            net = net.module
+        elif hasattr(net, "_orig_mod"):  # torch.compile's OptimizedModule
+            net = net._orig_mod
+        else:
+            return net

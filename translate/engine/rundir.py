@@ -36,7 +36,7 @@ class RunDir:
     def log(self, step: int, values: dict[str, float], **extra: Any) -> None:
         if not self.active:
             return
-        record = {"step": step, **extra, **{k: round(float(v), 6) for k, v in values.items()}, "time": time.time()}
+        record = {"step": step, **extra, **{k: float(f"{float(v):.7g}") for k, v in values.items()}, "time": time.time()}
         with open(self.path / "metrics.jsonl", "a") as fh:
             fh.write(json.dumps(record) + "\n")
         tb = self._writer()

@@ -1,7 +1,9 @@
 """What a variant's `train_step` gets: stepping optimizers and freezing nets, engine-side.
 
 `step.update("G", loss)` does zero_grad → backward (scaled in fp16) → unscale → clip →
-step for the optimizer named "G"; the variant never touches precision or DDP details.
+step for the optimizer named "G"; the variant never touches precision or DDP details. Under
+DDP the backward all-reduces the gradients of the nets it reaches (each its own DDP), and a
+GradScaler skips the step on every rank alike (the all-reduced gradients are the same).
 """
 from __future__ import annotations
 
@@ -54,7 +56,10 @@ class Step:
     @staticmethod
     @contextlib.contextmanager
     def frozen(*nets: nn.Module) -> Iterator[None]:
-        """Turn off requires_grad of `nets` inside the block (e.g. D while updating G)."""
+        """Turn off requires_grad of `nets` inside the block (e.g. D while updating G).
+
+        Under DDP a net whose parameters are all frozen is called past its DDP wrapper (see
+        engine/distributed.py), so no gradient reduction is prepared for it."""
         saved = [(p, p.requires_grad) for net in nets for p in net.parameters()]
         for p, _ in saved:
             p.requires_grad_(False)

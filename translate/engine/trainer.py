@@ -3,7 +3,9 @@ resume, progress, logging and samples. Variants own only the math (`train_step`)
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import signal
 import threading
 import time
@@ -19,8 +21,9 @@ from translate.data import DataBundle
 from translate.data.sampler import EpochSampler
 from translate.engine import checkpoint as ckpt
 from translate.engine import distributed as D
+from translate.engine.compile import compile_nets
 from translate.engine.config import EngineConfig
-from translate.engine.device import autocast, resolve_device, resolve_precision
+from translate.engine.device import autocast, resolve_channels_last, resolve_device, resolve_precision
 from translate.engine.ema import EMA, _unwrap
 from translate.engine.progress import ProgressBar
 from translate.engine.rundir import RunDir
@@ -51,20 +54,25 @@ class Trainer:
     ) -> None:
         self.variant_cls, self.model_cfg, self.cfg, self.data = variant_cls, model_cfg, engine_cfg, data
         self.device = resolve_device(engine_cfg.device)
-        self.dtype = resolve_precision(engine_cfg.precision, self.device)
-        self.dist = D.init_from_env(self.device.type)
-        ckpt.seed_everything(engine_cfg.seed + self.dist.rank)
-        if self.device.type == "cuda":
+        if self.device.type == "cuda":  # before the process group: NCCL uses the current device
             torch.cuda.set_device(self.device)
             torch.backends.cudnn.benchmark = True
+        self.dist = D.init_from_env(self.device.type)
+        self.dtype = resolve_precision(engine_cfg.precision, self.device)
+        self.channels_last = resolve_channels_last(engine_cfg.channels_last, self.device, self.dtype)
+        ckpt.seed_everything(engine_cfg.seed + self.dist.rank)
+        run_dir = D.broadcast_object(str(run_dir), self.dist)  # ranks agree on rank 0's folder
         self.run = RunDir(run_dir, active=self.dist.is_main, tensorboard=engine_cfg.tensorboard)
         self.progress = Progress()
         self._stop = threading.Event()
+        self._dl: DataLoader | None = None
 
         self.variant = variant_cls(model_cfg)
         nets = self.variant.build(model_cfg)
-        memory = torch.channels_last if engine_cfg.channels_last else torch.contiguous_format
+        memory = torch.channels_last if self.channels_last else torch.contiguous_format
         self.plain_nets = {k: n.to(self.device, memory_format=memory) for k, n in nets.items()}
+        if engine_cfg.sync_batchnorm:
+            self.plain_nets = D.sync_batchnorm(self.plain_nets, self.device, self.dist)
         self.optimizers = self.variant.optimizers(self.plain_nets, model_cfg)
         factor = lr_factor(model_cfg.lr_schedule, model_cfg.epochs, model_cfg.decay_epochs)
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, factor) for k, o in self.optimizers.items()}
@@ -73,8 +81,10 @@ class Trainer:
         )
         ema_nets = {k: self.plain_nets[k] for k in self.variant.ema_nets if k in self.plain_nets}
         self.ema = EMA(ema_nets, engine_cfg.ema) if engine_cfg.ema > 0 and ema_nets else None
-        self.nets = D.wrap(self.plain_nets, self.device, self.dist, engine_cfg.sync_batchnorm)
-        self.nets = self._maybe_compile(self.nets)
+        # what runs: compiled (if asked) and, for training, DDP-wrapped; samples and
+        # evaluation (rank 0 alone, no gradients) use the nets without DDP
+        self.eval_nets = compile_nets(self.plain_nets) if engine_cfg.compile else dict(self.plain_nets)
+        self.nets = D.wrap(self.eval_nets, self.device, self.dist)
         self.variant.nets, self.variant.device = self.nets, self.device
         self.step = Step(self.optimizers, self.scalers, engine_cfg.grad_clip)
 
@@ -84,39 +94,40 @@ class Trainer:
             raise ConfigError(
                 f"batch_size {model_cfg.batch_size} is larger than the data ({len(data.train)} items per process)"
             )
-        total_epochs = model_cfg.epochs + model_cfg.decay_epochs
-        self.total_steps = engine_cfg.steps or total_epochs * self.batches_per_epoch
+        self.total_epochs = model_cfg.epochs + model_cfg.decay_epochs
+        self.total_steps = engine_cfg.steps or self.total_epochs * self.batches_per_epoch
         if resume_from is not None:
             self._resume(resume_from)
 
     # --- setup helpers -----------------------------------------------------------------
-    def _maybe_compile(self, nets: dict[str, torch.nn.Module]) -> dict[str, torch.nn.Module]:
-        if not self.cfg.compile:
-            return nets
-        try:
-            return {k: torch.compile(n) for k, n in nets.items()}
-        except Exception as err:  # unsupported platform/backend: keep eager
-            import warnings
-
-            warnings.warn(f"torch.compile unavailable ({err}); training eagerly", stacklevel=2)
-            return nets
+    def _workers(self) -> int:
+        if self.cfg.num_workers >= 0:
+            return self.cfg.num_workers
+        if self.data.in_memory:
+            return 0
+        if self.device.type == "cuda":  # keep the GPU fed: workers from this process's share of cores
+            return min(8, max(1, (os.cpu_count() or 2) // self.dist.local_world_size - 1))
+        return min(4, max(1, (torch.get_num_threads() or 2) - 1))
 
     def _loader(self) -> DataLoader:
-        workers = self.cfg.num_workers
-        if workers < 0:
-            workers = 0 if self.data.in_memory else min(4, max(1, (torch.get_num_threads() or 2) - 1))
+        """One DataLoader for the run (workers persist across epochs); each epoch's order and
+        resume point are set on the sampler, which the loader reads at every `iter()`."""
         self.sampler.set_epoch(self.progress.epoch, self.progress.batch_in_epoch * self.model_cfg.batch_size)
-        return DataLoader(
-            self.data.train,
-            batch_size=self.model_cfg.batch_size,
-            sampler=self.sampler,
-            num_workers=workers,
-            drop_last=True,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=False,
-            prefetch_factor=4 if workers > 0 else None,
-            generator=torch.Generator(),  # keep the global RNG untouched by loader seeding
-        )
+        if self._dl is None:
+            workers = self._workers()
+            cuda = self.device.type == "cuda"
+            self._dl = DataLoader(
+                self.data.train,
+                batch_size=self.model_cfg.batch_size,
+                sampler=self.sampler,
+                num_workers=workers,
+                drop_last=True,
+                pin_memory=cuda,
+                persistent_workers=workers > 0,
+                prefetch_factor=4 if workers > 0 else None,
+                generator=torch.Generator(),  # keep the global RNG untouched by loader seeding
+            )
+        return self._dl
 
     # --- state ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -159,18 +170,36 @@ class Trainer:
                 scaler.load_state_dict(state["scalers"][key])
         if self.ema is not None and state.get("ema"):
             self.ema.load_state_dict(state["ema"])
-        self.variant.load_state_dict(state.get("variant_state") or {})
+        old_world = int(state.get("world_size", 1))
+        ranks = state.get("ranks") or [{"rng": state["rng"], "variant_state": state.get("variant_state")}]
+        mine = ranks[self.dist.rank % len(ranks)]  # this rank's own RNG and variant state (image pools)
+        self.variant.load_state_dict(mine.get("variant_state") or {})
         self.progress = Progress(**state["progress"])
-        if state.get("world_size", 1) == self.dist.world_size:
-            ckpt.set_rng_state(state["rng"])
-        else:  # another world size: the data split changes anyway; restart this epoch's order
-            self.progress.batch_in_epoch = min(self.progress.batch_in_epoch, self.batches_per_epoch)
+        if old_world == self.dist.world_size:
+            ckpt.set_rng_state(mine["rng"])
+        else:  # another world size: continue the epoch after the items the old run consumed
+            old_batch = int(state["config"]["model"].get("batch_size", self.model_cfg.batch_size))
+            consumed = self.progress.batch_in_epoch * old_batch * old_world
+            per_step = self.model_cfg.batch_size * self.dist.world_size
+            self.progress.batch_in_epoch = min(-(-consumed // per_step), self.batches_per_epoch)
+        if not self.cfg.steps:  # the recipe's epochs, whatever the world size was before
+            left = (self.total_epochs - self.progress.epoch) * self.batches_per_epoch - self.progress.batch_in_epoch
+            self.total_steps = self.progress.step + max(0, left)
         self.resumed_from = path
 
     def save(self) -> Path | None:
+        """Rank 0 writes the checkpoint; under DDP it carries every rank's RNG and variant state
+        (`ranks`), so a resume with the same world size is exact on every rank."""
+        ranks = None
+        if self.dist.enabled:  # a collective: every rank saves at the same steps
+            local = {"rng": ckpt.rng_state(), "variant_state": self.variant.state_dict()}
+            ranks = D.gather_to_main(local, self.dist)
         if not self.run.active:
             return None
-        return ckpt.save_checkpoint(self.state_dict(), self.run.checkpoints, self.progress.step, self.cfg.keep_last)
+        state = self.state_dict()
+        if ranks is not None:  # rank 0's entry: the very objects above (stored once)
+            state["ranks"] = [{"rng": state["rng"], "variant_state": state["variant_state"]}, *ranks[1:]]
+        return ckpt.save_checkpoint(state, self.run.checkpoints, self.progress.step, self.cfg.keep_last)
 
     # --- the loop ------------------------------------------------------------------------
     def _batches(self) -> Iterator[Any]:
@@ -181,7 +210,7 @@ class Trainer:
                 continue
             for batch in self._loader():
                 yield batch
-                if self.progress.step >= self.total_steps or self._stop.is_set():
+                if self.progress.step >= self.total_steps:
                     return
             if self.progress.batch_in_epoch >= self.batches_per_epoch:
                 self._end_epoch()
@@ -192,67 +221,96 @@ class Trainer:
         for sched in self.schedulers.values():
             sched.step()
 
+    def train_step(self, batch: Any) -> dict[str, float]:
+        """One step of the variant on `batch` as the loop runs it: device and layout, train
+        mode, autocast, the variant's step, EMA; returns the losses as floats (one sync)."""
+        batch = _to_device(batch, self.device, self.channels_last)
+        self.step.index, self.step.epoch = self.progress.step, self.progress.epoch
+        for net in self.nets.values():
+            net.train()
+        with autocast(self.device, self.dtype):
+            out = self.variant.train_step(batch, self.step)
+        if self.ema is not None:
+            self.ema.update(self.plain_nets)
+        tensors = {k: v.detach().float().reshape(()) for k, v in out.items() if isinstance(v, torch.Tensor)}
+        values = dict(zip(tensors, torch.stack(list(tensors.values())).tolist())) if tensors else {}
+        return {k: values[k] if k in values else float(v) for k, v in out.items()}
+
     def fit(self) -> dict[str, Any]:
-        """Train to `total_steps`; Ctrl-C finishes the current step, saves, and returns."""
+        """Train to `total_steps`; Ctrl-C finishes the current step, saves, and returns.
+
+        Under DDP every rank runs this; the ranks agree each step on whether to stop, rank 0
+        alone writes checkpoints, logs, samples and the gallery."""
         cfg = self.cfg
         preview = self._preview_batch()
         restore = self._install_sigint()
         bar = ProgressBar(self.total_steps, self.progress.step, enabled=cfg.progress and self.run.active)
         losses: dict[str, float] = {}
+        stopped = False
         t0, start_step = time.time(), self.progress.step
         try:
             with bar:
                 for batch in self._batches():
-                    batch = _to_device(batch, self.device, cfg.channels_last)
-                    self.step.index, self.step.epoch = self.progress.step, self.progress.epoch
-                    for net in self.nets.values():
-                        net.train()
-                    with autocast(self.device, self.dtype):
-                        out = self.variant.train_step(batch, self.step)
-                    if self.ema is not None:
-                        self.ema.update(self.plain_nets)
+                    losses = self.train_step(batch)
                     self.progress.step += 1
                     self.progress.batch_in_epoch += 1
                     step = self.progress.step
-                    losses = {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in out.items()}
                     bar.advance(losses)
                     if step % cfg.log_every == 0 or step == self.total_steps:
                         lrs = {f"lr/{k}": o.param_groups[0]["lr"] for k, o in self.optimizers.items()}
-                        self.run.log(step, {**losses, **lrs}, epoch=self.progress.epoch)
+                        logged = D.mean_over_ranks(losses, self.dist, self.device)
+                        self.run.log(step, {**logged, **lrs}, epoch=self.progress.epoch)
                     if cfg.sample_every and step % cfg.sample_every == 0:
                         self.write_samples(preview)
                     if cfg.ckpt_every and step % cfg.ckpt_every == 0:
                         self.save()
-                    if self._stop.is_set():
+                    if D.any_rank(self._stop.is_set(), self.dist, self.device):
+                        stopped = True
                         break
         finally:
             restore()
-        interrupted = self._stop.is_set() and self.progress.step < self.total_steps
+            self._dl = None  # let persistent loader workers go
+        interrupted = stopped and self.progress.step < self.total_steps
+        losses = D.mean_over_ranks(losses, self.dist, self.device)
         path = self.save()
         self.write_samples(preview)
+        elapsed = max(1e-9, time.time() - t0)
         summary: dict[str, Any] = {
             "steps": self.progress.step,
             "total_steps": self.total_steps,
-            "seconds": round(time.time() - t0, 2),
-            "steps_per_second": round((self.progress.step - start_step) / max(1e-9, time.time() - t0), 3),
+            "seconds": round(elapsed, 2),
+            "steps_per_second": round((self.progress.step - start_step) / elapsed, 3),
             "interrupted": interrupted,
             "checkpoint": str(path) if path else None,
             **{f"loss/{k}": round(v, 5) for k, v in losses.items()},
         }
-        if not interrupted and self.data.ground_truth is not None:
+        if self.dist.enabled:
+            summary["world_size"] = self.dist.world_size
+            summary["replicas_identical"] = D.replicas_identical(self.plain_nets, self.dist)
+        if not interrupted and self.data.ground_truth is not None and self.dist.is_main:
             scores = self.evaluate()
             summary.update(scores)
             self.run.log(self.progress.step, scores, kind="eval")
         self.run.write_gallery(summary)
         self.run.close()
         D.barrier(self.dist)
+        D.shutdown(self.dist)
         return summary
 
-    @torch.no_grad()
-    def evaluate(self) -> dict[str, float]:
+    @contextlib.contextmanager
+    def _eval_mode(self) -> Iterator[None]:
+        """Nets in eval mode and without DDP (no gradients, rank 0 alone), under autocast."""
         for net in self.nets.values():
             net.eval()
-        with autocast(self.device, self.dtype):
+        self.variant.nets = self.eval_nets
+        try:
+            with torch.no_grad(), autocast(self.device, self.dtype):
+                yield
+        finally:
+            self.variant.nets = self.nets
+
+    def evaluate(self) -> dict[str, float]:
+        with self._eval_mode():
             scores = self.variant.evaluate(_to_device(self.data.ground_truth, self.device, False))
         return {k: round(float(v), 4) for k, v in scores.items()}
 
@@ -261,29 +319,29 @@ class Trainer:
         items = [self.data.preview[i] for i in range(n)]
         return torch.utils.data.default_collate(items) if items else None
 
-    @torch.no_grad()
     def write_samples(self, preview: Any) -> None:
         if preview is None or not self.run.active:
             return
-        for net in self.nets.values():
-            net.eval()
-        with autocast(self.device, self.dtype):
-            rows = self.variant.sample_rows(_to_device(preview, self.device, self.cfg.channels_last))
+        with self._eval_mode():
+            rows = self.variant.sample_rows(_to_device(preview, self.device, self.channels_last))
         self.run.save_samples(self.progress.step, rows, self.variant.value_range)
 
     def _install_sigint(self):  # noqa: ANN202
-        """First Ctrl-C: finish this step, save, stop. Second Ctrl-C: stop at once."""
+        """First Ctrl-C (or SIGTERM: a cluster's time limit or preemption, which torchrun passes
+        on to its workers): finish this step, save, stop. A second one: stop at once."""
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
-        previous = signal.getsignal(signal.SIGINT)
+        signals = [signal.SIGINT, *([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])]
+        previous = {s: signal.getsignal(s) for s in signals}
 
         def handler(signum, frame):  # noqa: ANN001
             if self._stop.is_set():
                 raise KeyboardInterrupt
             self._stop.set()
 
-        signal.signal(signal.SIGINT, handler)
-        return lambda: signal.signal(signal.SIGINT, previous)
+        for s in signals:
+            signal.signal(s, handler)
+        return lambda: [signal.signal(s, h) for s, h in previous.items()]
 
     def request_stop(self) -> None:
         self._stop.set()
