@@ -3,6 +3,7 @@
     python benchmarks/train_step.py                          # every variant with a known data kind
     python benchmarks/train_step.py --variant cyclegan       # 256², batch 1: the table below
     python benchmarks/train_step.py --variant cyclegan --size 128 --steps 5 --compile
+    python benchmarks/train_step.py --variant cyclegan --demo --steps 30 --no-bf16   # the 32-px demo
 
 For each variant: the median time of the engine's training step (`Trainer.train_step`: device,
 layout, autocast, the variant's step, loss readout) over `--steps` steps after `--warmup`, for
@@ -168,6 +169,10 @@ def bench_variant(name: str, a: argparse.Namespace, peaks: dict[str, float], out
         print(f"\n{name}: skipped — no synthetic batch for data kind '{cls.data}' (add one to SYNTHETIC)", file=out)
         return
     cfg = cls.config()
+    if a.demo:
+        from translate import config as C
+
+        cfg = C.apply(cfg, cls.demo)
     if a.size:
         cfg.image_size = a.size
     if a.batch:
@@ -245,6 +250,7 @@ def main() -> None:
     ap.add_argument("--variant", action="append", help="variant name (repeatable; default: all registered)")
     ap.add_argument("--size", type=int, default=None, help="image size (default: the recipe's)")
     ap.add_argument("--batch", type=int, default=None, help="batch size (default: the recipe's)")
+    ap.add_argument("--demo", action="store_true", help="the variant's built-in demo settings instead of its recipe")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--budget", type=float, default=600.0, help="seconds of timed steps per configuration")
