@@ -22,15 +22,6 @@ META = {"input": "image", "in_channels": 3, "out_channels": 3, "in_range": [-1.0
 QUIET = {"progress": False, "workers": 2}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny nets: one intra-op thread avoids OpenMP stalls when the shared cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def official_pth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny generator saved in the official CycleGAN key layout."""

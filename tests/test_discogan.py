@@ -11,15 +11,6 @@ from translate.nets import build_net, count_params
 from translate.plugins.discogan import DiscoGAN, DiscoGANConfig, feature_matching
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP hand-offs (slow on a busy 2-core machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _conv_params(pairs: list[tuple[int, int]], k: int = 4) -> int:
     return sum(cin * cout * k * k for cin, cout in pairs)  # no biases
 

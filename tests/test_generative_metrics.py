@@ -19,14 +19,6 @@ from translate.metrics_gen import (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_frechet_distance_closed_forms():
     g = torch.Generator().manual_seed(0)
     a = torch.randn(20000, 3, generator=g)
