@@ -2,7 +2,6 @@
 reconstruction curriculum, and a CLI run."""
 from __future__ import annotations
 
-import pytest
 import torch
 import torch.nn.functional as F
 
