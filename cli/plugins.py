@@ -49,7 +49,7 @@ def variants_show(
     from translate.engine import EngineConfig
 
     discovery.load_all(plugin)
-    cls = discovery.resolve_variant(variant)
+    cls = discovery.user_variant(variant)
     console = Console(width=200)
     console.print(f"[bold]{cls.name}[/] — {cls.description}  (data: {cls.data})")
     for title, fields in (("model (the recipe)", C.field_help(cls.config)), ("engine", C.field_help(EngineConfig))):

@@ -34,7 +34,7 @@ def test_old_runs_still_load_and_run(variant: str) -> None:
         assert out.shape[:2] == (18 * t.scale, 22 * t.scale) and out.dtype == np.uint8
     else:
         labels = np.zeros(3, dtype=np.int64) if t.num_classes else None
-        images = t.generate(np.zeros((3, t.meta["z_dim"]), np.float32), labels)
+        images = t.generate(np.zeros((3, t.meta.z_dim), np.float32), labels)
         assert images.shape[0] == 3 and images.dtype == np.uint8
 
 

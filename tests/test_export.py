@@ -105,7 +105,7 @@ def pair_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     plugin.write_text(PAIR_PLUGIN)
     from translate import discovery
 
-    cls = discovery.resolve_variant(str(plugin))
+    cls = discovery.user_variant(str(plugin))
     cfg = cls.config()
     torch.manual_seed(3)
     nets = cls(cfg).build(cfg)
@@ -227,7 +227,7 @@ def test_sample_grids_pairs_labels_and_separate(pair_run, tmp_path, cli):
 def test_noise_model_safetensors_round_trip_and_onnx_sampling(pair_run, tmp_path):
     result = export_safetensors(pair_run, tmp_path / "pair.safetensors")
     side = json.loads(result.paths[1].read_text())
-    assert side["variant"] == "tinypair_export_test" and side["plugin_file"].endswith("tiny_pair.py")
+    assert side["variant"] == "tinypair_export_test" and side["plugin"] == "file tiny_pair.py"
     assert list(side["translators"]) == ["A", "B"] and side["translators"]["A"]["class_names"] == ["cat", "dog", "owl"]
     reloaded, original = open_model(result.paths[0]), open_model(pair_run)
     z = np.random.default_rng(2).standard_normal((3, 6)).astype(np.float32)

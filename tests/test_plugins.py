@@ -71,9 +71,16 @@ def test_single_file_plugin_trains_through_cli(tmp_path, unpaired_dir, cli):
     assert code == 0, out
     assert "steps: 2" in out
     cfg = (tmp_path / "runs" / "t" / "config.yaml").read_text()
-    assert "variant: tinyfile" in cfg and "scale: 0.5" in cfg and "plugin_file:" in cfg
-    # resume finds the plugin file again from the run's config
-    code, out = cli("train", "--resume", str(tmp_path / "runs" / "t"), "--steps", "3")
+    assert "variant: tinyfile" in cfg and "scale: 0.5" in cfg and "plugin: file my_gan.py" in cfg
+    # resuming takes the plugin from the user, never from the run's files: a fresh process says how
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "translate", "train", "--resume", str(tmp_path / "runs" / "t")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "variant 'tinyfile', from the plugin file my_gan.py" in proc.stderr and "--plugin" in proc.stderr
+    code, out = cli("train", "--resume", str(tmp_path / "runs" / "t"), "--plugin", str(path), "--steps", "3")
     assert code == 0, out
     assert "steps: 3" in out
 
@@ -99,7 +106,7 @@ def test_duplicate_variant_in_file_is_reported(tmp_path, cli):
     assert code == 0
     assert "duplicate variant name 'cyclegan'" in out and "entry point 'cyclegan'" in out and str(path) in out
     with pytest.raises(PluginError, match="duplicate variant name 'cyclegan'"):
-        discovery.resolve_variant(str(path))
+        discovery.user_variant(str(path))
     from translate.nets import NETS
 
     assert "tiny_dup_net" not in NETS  # a failed plugin's registrations are undone

@@ -71,8 +71,8 @@ def test_run_dir_prefers_ema_weights_and_keeps_full_resolution(run_dir, photo):
     state = torch.load(_checkpoint(run_dir), weights_only=True)
     t = translate.load(run_dir)  # the lazy top-level export
     assert t.name == "AtoB" and t.backend == "torch"
-    assert t.meta == {"input": "image", "in_channels": 3, "out_channels": 3, "in_range": [-1.0, 1.0],
-                      "out_range": [-1.0, 1.0], "size_multiple": 4, "scale": 1}
+    assert t.meta.to_dict() == {"input": "image", "in_channels": 3, "out_channels": 3, "in_range": [-1.0, 1.0],
+                                "out_range": [-1.0, 1.0], "size_multiple": 4, "scale": 1}
     out = t(Image.fromarray(photo))
     assert out.size == (51, 37) and out.mode == "RGB"
 
@@ -142,7 +142,7 @@ def test_official_cyclegan_pth_with_legacy_keys(tmp_path, photo, n_blocks):
     path = tmp_path / "horse2zebra.pth"
     torch.save(sd, path)
     model = open_model(path, variant="cyclegan")
-    assert model.kind == "official" and model.spec["arch"]["kwargs"]["n_blocks"] == n_blocks
+    assert model.kind == "official" and model.spec.arch["kwargs"]["n_blocks"] == n_blocks
     t = model.pick()
     assert np.array_equal(t(photo), _reference(net, photo))
     assert np.array_equal(load(path)(photo), t(photo))  # the layout is recognised without --variant
@@ -234,8 +234,9 @@ def test_noise_translator_refuses_images():
         t(np.zeros((4, 4, 3), np.uint8))
 
 
-def test_run_from_plugin_file_is_rebuilt_through_it(run_dir, tmp_path, photo):
-    """A run whose variant came from a plugin file: config.yaml's plugin_file is used."""
+def test_run_from_plugin_file_needs_the_plugin_named_by_the_user(run_dir, tmp_path, photo):
+    """A run whose variant came from a plugin file: its config.yaml names the file, but loading
+    never imports it — the user passes it (--plugin / plugins=), else one line says how."""
     plugin = tmp_path / "my_cycle.py"
     plugin.write_text(
         "from translate.variant import register_variant\n"
@@ -250,6 +251,8 @@ def test_run_from_plugin_file_is_rebuilt_through_it(run_dir, tmp_path, photo):
     state["variant"] = "mycycle_translator_test"
     torch.save(state, run / "checkpoints" / "step_00000002.pt")
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
-    (run / "config.yaml").write_text(yaml.safe_dump({**saved, "variant": state["variant"], "plugin_file": str(plugin)}))
-    t = load(run)
+    (run / "config.yaml").write_text(yaml.safe_dump({**saved, "variant": state["variant"], "plugin": "file my_cycle.py"}))
+    with pytest.raises(TranslateError, match=r"from the plugin file my_cycle.py, .*--plugin path/to/my_cycle.py"):
+        load(run)
+    t = load(run, plugins=[str(plugin)])
     assert np.array_equal(t(photo), load(run_dir)(photo))

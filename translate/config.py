@@ -124,11 +124,26 @@ def read_file(path: str | Path) -> dict[str, Any]:
     for key, value in data.items():
         if key in ("engine", "model") and isinstance(value, dict):
             flat.update({f"{key}.{k}": v for k, v in value.items()})
-        elif key in ("variant", "data", "data_b", "plugin_file"):
+        elif key in INFO_KEYS:
             continue  # informational keys written into run dirs
         else:
             flat[key] = value
     return flat
+
+
+INFO_KEYS = ("variant", "data", "data_b", "plugin", "plugin_file")
+
+
+def read_info(path: str | Path) -> dict[str, Any]:
+    """The informational keys of a run's config.yaml (variant, data, plugin): plain values only."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: data[k] for k in INFO_KEYS if k in data and (data[k] is None or isinstance(data[k], str))}
 
 
 def to_plain(obj: Any) -> dict[str, Any]:

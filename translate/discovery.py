@@ -124,12 +124,34 @@ def require_file(path: str | Path) -> PluginStatus:
     return status
 
 
-def resolve_variant(name_or_file: str):  # noqa: ANN201 - returns type[Variant]
-    """A registered variant name, or a `.py` plugin file defining exactly one variant."""
+def resolve_variant(name: str):  # noqa: ANN201 - returns type[Variant]
+    """A registered variant, by name only: never a path. Plugin code is imported only from what
+    the user chose (installed entry points, TRANSLATE_PLUGIN_PATH, --plugin FILE, a FILE.py
+    named on the command line: see `user_variant`)."""
+    from translate.meta import is_name
     from translate.variant import VARIANTS
 
     load_all()
+    if not is_name(name):
+        raise PluginError(
+            f"'{str(name)[:120]}' is not a variant name; a plugin file is loaded only when you name it: "
+            "--plugin FILE.py (or `translate train FILE.py`)"
+        )
+    if name not in VARIANTS:
+        broken = [s for s in _loaded.values() if not s.ok]
+        hint = f" (plugins that failed to load: {', '.join(f'{s.name}: {s.error}' for s in broken)})" if broken else ""
+        known = ", ".join(VARIANTS.names()) or "(none)"
+        raise PluginError(f"unknown variant '{name}'; known: {known}{hint}")
+    return VARIANTS.get(name)
+
+
+def user_variant(name_or_file: str):  # noqa: ANN201 - returns type[Variant]
+    """What the user named on the command line: a registered name, or a `.py` plugin file of
+    theirs defining exactly one variant (imported because the user asked for it)."""
+    from translate.variant import VARIANTS
+
     if name_or_file.endswith(".py") or Path(name_or_file).is_file():
+        load_all()
         status = require_file(name_or_file)
         names = [p.split(" ", 1)[1] for p in status.provides if p.startswith("variant ")]
         if not names:  # already loaded earlier in this process
@@ -137,23 +159,52 @@ def resolve_variant(name_or_file: str):  # noqa: ANN201 - returns type[Variant]
         if len(names) != 1:
             raise PluginError(f"{name_or_file} must define exactly one variant, found {len(names)}: {names}")
         return VARIANTS.get(names[0])
-    if name_or_file not in VARIANTS:
-        broken = [s for s in _loaded.values() if not s.ok]
-        hint = f" (plugins that failed to load: {', '.join(f'{s.name}: {s.error}' for s in broken)})" if broken else ""
-        known = ", ".join(VARIANTS.names()) or "(none)"
-        raise PluginError(f"unknown variant '{name_or_file}'; known: {known}{hint}")
-    return VARIANTS.get(name_or_file)
+    return resolve_variant(name_or_file)
+
+
+def model_variant(name: object, plugin: object, where: str):  # noqa: ANN201 - returns type[Variant]
+    """The variant a model or run names in its metadata: looked up by name, nothing imported.
+    When it is not available, one line says which plugin it came from and how to load it."""
+    from translate.meta import is_name
+    from translate.variant import VARIANTS
+
+    load_all()
+    if not is_name(name):
+        raise PluginError(f"{where} names variant {str(name)[:120]!r}, which is not a variant name; "
+                          "nothing was imported (a model file can never choose code to run)")
+    if name not in VARIANTS:
+        raise PluginError(f"{where} was trained with variant '{name}'{plugin_hint(plugin)}")
+    return VARIANTS.get(name)
+
+
+def plugin_hint(plugin: object) -> str:
+    """', from the plugin file x.py, which is not loaded: load it with --plugin path/to/x.py ...'."""
+    text = str(plugin or "")
+    if text.startswith("entry point"):
+        return f", from the plugin {text[:200]}, which is not installed here: install the package that provides it"
+    if text:
+        base = Path(text.removeprefix("file ")).name  # 0.1 wrote an absolute path; only its name is shown
+        return (f", from the plugin file {base}, which is not loaded (nothing is imported from a model's metadata): "
+                f"load it with --plugin path/to/{base} or put its folder on {ENV_PATH}")
+    return ", which is not available here (is its plugin installed? see `translate plugins list`)"
+
+
+def variant_plugin(name: str) -> str:
+    """Where a registered variant came from, as recorded in runs and exports: '' for the built-ins,
+    'file x.py' for a plugin file (its name only), 'entry point ...' for other packages."""
+    from translate.variant import VARIANTS
+
+    src = VARIANTS.source(name)
+    if src.startswith("file "):
+        return f"file {Path(src[len('file '):]).name}"
+    if src.startswith("entry point") and "(translate.plugins." in src:
+        return ""
+    return src if src.startswith("entry point") else ""
 
 
 def _reset_for_tests() -> None:
     _loaded.clear()
 
 
-__all__ = ["PluginStatus", "load_all", "load_file", "require_file", "resolve_variant", "statuses"]
-
-
-def variant_source(name: str) -> str:  
-    """Where the variant `name` was registered from ("entry point ...", "file /x.py")."""
-    from translate.variant import VARIANTS
-
-    return VARIANTS.source(name)
+__all__ = ["PluginStatus", "load_all", "load_file", "model_variant", "require_file", "resolve_variant", "statuses",
+           "user_variant"]

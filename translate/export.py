@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import tempfile
 import warnings
@@ -31,6 +30,7 @@ from torch import nn
 
 from translate import tiling
 from translate.errors import ConfigError, TranslateError
+from translate.meta import ModelSpec
 from translate.translator_sources import Loaded, load_source, sidecar_path, translator_state
 
 OPSET = 18
@@ -80,10 +80,10 @@ def select(loaded: Loaded, direction: str | None) -> list[str]:
             raise ConfigError(f"{loaded.source} has no direction '{direction}'; it has: {', '.join(names)}")
         return [direction]
     first = loaded.metas[names[0]]
-    if first.get("input") != "noise":
+    if not first.is_noise:
         return names[:1]
-    same = ("input", "z_dim", "num_classes")
-    return [n for n in names if all(loaded.metas[n].get(k) == first.get(k) for k in same)]
+    return [n for n in names if (loaded.metas[n].input, loaded.metas[n].z_dim, loaded.metas[n].num_classes)
+            == (first.input, first.z_dim, first.num_classes)]
 
 
 def _graph(loaded: Loaded, names: list[str]) -> tuple[nn.Module, tuple, dict, list[str]]:
@@ -91,15 +91,15 @@ def _graph(loaded: Loaded, names: list[str]) -> tuple[nn.Module, tuple, dict, li
     meta = loaded.metas[names[0]]
     nets = [loaded.nets[n].eval() for n in names]
     gen = torch.Generator().manual_seed(0)
-    if meta.get("input") == "noise":
-        z = torch.randn(2, int(meta["z_dim"]), generator=gen)
-        if int(meta.get("num_classes") or 0):
-            label = torch.tensor([0, 1 % int(meta["num_classes"])])
+    if meta.is_noise:
+        z = torch.randn(2, meta.z_dim, generator=gen)
+        if meta.num_classes:
+            label = torch.tensor([0, 1 % meta.num_classes])
             return _ConditionalNoiseGraph(nets), (z, label), {"z": {0: "batch"}, "label": {0: "batch"}}, ["z", "label"]
         return _NoiseGraph(nets), (z,), {"z": {0: "batch"}}, ["z"]
-    m = max(1, int(meta.get("size_multiple", 1)))
+    m = meta.size_multiple
     side = tiling.padded_size(32, m, 4 * m)
-    image = torch.rand(2, int(meta.get("in_channels", 3)), side, side + m, generator=gen) * 2 - 1
+    image = torch.rand(2, meta.in_channels, side, side + m, generator=gen) * 2 - 1
     axes = {0: "batch", 2: "height", 3: "width"}
     return _ImageGraph(nets[0]), (image,), {"image": axes}, ["image"]
 
@@ -130,23 +130,23 @@ def _to_onnx(graph: nn.Module, args: tuple, axes: dict, inputs: list[str], outpu
     return buf.getvalue(), "torchscript", notes
 
 
-def _with_metadata(model: bytes, spec: dict[str, Any]) -> bytes:
+def _with_metadata(model: bytes, spec: ModelSpec) -> bytes:
     import onnx
 
     proto = onnx.load_from_string(model)
     del proto.metadata_props[:]
-    onnx.helper.set_model_props(proto, {"translate": json.dumps(spec)})
-    proto.doc_string = f"translate: {spec.get('variant', '')} {', '.join(spec['translators'])}"
+    onnx.helper.set_model_props(proto, {"translate": spec.to_json()})
+    proto.doc_string = f"translate: {spec.variant} {', '.join(spec.translators)}"
     return proto.SerializeToString()
 
 
-def _sub_spec(loaded: Loaded, names: list[str]) -> dict[str, Any]:
-    spec = {k: v for k, v in loaded.spec.items() if k != "translators"}
-    spec["translators"] = {n: loaded.metas[n] for n in names}
+def _sub_spec(loaded: Loaded, names: list[str]) -> ModelSpec:
+    spec = loaded.spec.subset([n for n in names if n in loaded.spec.translators])
+    spec.translators = {n: loaded.metas[n] for n in names}
     return spec
 
 
-def onnx_bytes(nets: dict[str, Any], metas: dict[str, Any], spec: dict[str, Any], names: list[str] | None = None,
+def onnx_bytes(nets: dict[str, Any], metas: dict[str, Any], spec: ModelSpec, names: list[str] | None = None,
                exporter: str = "dynamo", opset: int = OPSET) -> bytes:
     """An in-memory ONNX model (with metadata) of `names` (default: every translator of one kind)."""
     loaded = Loaded("memory", "checkpoint", metas, spec, nets)
@@ -184,15 +184,15 @@ def parity(loaded: Loaded, names: list[str], onnx_file: str | Path) -> dict[str,
     meta = loaded.metas[names[0]]
     gen = np.random.default_rng(0)
     cases: dict[str, dict[str, np.ndarray]] = {}
-    if meta.get("input") == "noise":
-        nc = int(meta.get("num_classes") or 0)
-        feed = {"z": gen.standard_normal((3, int(meta["z_dim"]))).astype(np.float32)}
+    if meta.is_noise:
+        nc = meta.num_classes
+        feed = {"z": gen.standard_normal((3, meta.z_dim)).astype(np.float32)}
         if nc:
             feed["label"] = (np.arange(3) % nc).astype(np.int64)
         cases["random z"] = feed
     else:
-        lo, hi = meta.get("in_range", [-1.0, 1.0])
-        m, c = max(1, int(meta.get("size_multiple", 1))), int(meta.get("in_channels", 3))
+        lo, hi = meta.in_range
+        m, c = meta.size_multiple, meta.in_channels
         side = tiling.padded_size(24, m, 2 * m)
         rand = gen.uniform(lo, hi, (2, c, side + m, side)).astype(np.float32)
         demo = demo_image(61, 83)[..., :c].transpose(2, 0, 1)[None].astype(np.float32) * ((hi - lo) / 255) + lo
@@ -221,8 +221,8 @@ def export_safetensors(source: Any, path: str | Path, direction: str | None = No
     path = Path(path)
     if path.suffix.lower() != ".safetensors":
         path = path.with_name(path.name + ".safetensors")
-    text = json.dumps(spec, indent=2)
-    weights = _atomic_write(path, save(tensors, metadata={"translate": json.dumps(spec)}))
+    text = spec.to_json(indent=2)
+    weights = _atomic_write(path, save(tensors, metadata={"translate": spec.to_json()}))
     side = _atomic_write(sidecar_path(path), text.encode())
     return ExportResult([weights, side], names)
 

@@ -25,7 +25,7 @@ def noise_translators(model: Model, direction: str | None = None) -> list[Transl
         chosen = [model.pick(direction)]
     else:
         noise = [t for t in model.translators.values() if t.kind == "noise"]
-        chosen = [t for t in noise if noise and (t.meta.get("z_dim"), t.num_classes) == (noise[0].meta.get("z_dim"), noise[0].num_classes)]
+        chosen = [t for t in noise if (t.meta.z_dim, t.num_classes) == (noise[0].meta.z_dim, noise[0].num_classes)]
     if not chosen or chosen[0].kind != "noise":
         raise ConfigError(f"{model.source} translates images rather than sampling noise: use `translate convert`")
     return chosen
@@ -39,18 +39,18 @@ def sample(model: Model, out: str | Path, n: int = 64, label: str | int | None =
     ts = noise_translators(model, direction)
     first = ts[0]
     rng = np.random.default_rng(seed)
-    z_dim, nc = int(first.meta["z_dim"]), first.num_classes
+    z_dim, nc = first.meta.z_dim, first.num_classes
     names: list[str] = []
     if nc and label is None:  # one row per class, the same z down each column
         per = max(1, n // nc)
-        z = np.tile(latents(rng, per, z_dim, first.meta.get("z_dist", "normal")), (nc, 1))
+        z = np.tile(latents(rng, per, z_dim, first.meta.z_dist), (nc, 1))
         labels: np.ndarray | None = np.repeat(np.arange(nc), per)
         cols = per
         names = [(first.class_names or [str(c) for c in range(nc)])[c] for c in labels]
     else:
         if label is not None and not nc:
             raise ConfigError(f"translator '{first.name}' is unconditional: drop --label")
-        z = latents(rng, n, z_dim, first.meta.get("z_dist", "normal"))
+        z = latents(rng, n, z_dim, first.meta.z_dist)
         labels = np.full(n, first.label_index(label)) if label is not None else None
         cols = math.ceil(math.sqrt(n))
         if labels is not None:

@@ -49,19 +49,31 @@ def plan(
         if not saved.is_file():
             raise TranslateError(f"cannot resume {resume}: no config.yaml there (is it a run directory?)")
         meta = yaml.safe_load(saved.read_text()) or {}
-        plugin_file = meta.get("plugin_file")
-        variant = plugin_file or variant or meta.get("variant")
+        if not isinstance(meta, dict):
+            raise TranslateError(f"cannot resume {resume}: its config.yaml is not a mapping")
+        if variant is None:  # the run's variant by name: its plugin is never imported from the run's files
+            cls = discovery.model_variant(meta.get("variant"), meta.get("plugin") or meta.get("plugin_file"),
+                                          f"run {run_dir}")
         data = data or meta.get("data")
         data_b = data_b or meta.get("data_b")
         flat.update(C.read_file(saved))
         resume_path = resume_path or latest(run_dir / "checkpoints")
         if resume_path is None:
             raise TranslateError(f"cannot resume {run_dir}: it has no checkpoint yet")
-    if variant is None:
-        raise ConfigError("name a variant (e.g. `translate train cyclegan`) or --resume a run")
-    cls = discovery.resolve_variant(variant)
     if config_file:
-        flat.update(C.read_file(config_file))
+        saved_cfg = C.read_file(config_file)
+        if variant is None and resume is None:  # a run's own config.yaml reproduces the run: variant and data too
+            info = C.read_info(config_file)
+            if info.get("variant") is not None:
+                cls = discovery.model_variant(info.get("variant"), info.get("plugin") or info.get("plugin_file"),
+                                              f"config {config_file}")
+                data = data if data is not None else info.get("data")
+                data_b = data_b if data_b is not None else info.get("data_b")
+        flat.update(saved_cfg)
+    if variant is not None:
+        cls = discovery.user_variant(variant)  # the user's own choice: a name, or their plugin file
+    elif "cls" not in locals():
+        raise ConfigError("name a variant (e.g. `translate train cyclegan`), give a run's --config, or --resume a run")
     flat.update(sets or {})
     eng_values, model_values = C.split_sections(flat, EngineConfig, cls.config)
     model = cls.config()
@@ -94,13 +106,10 @@ def run(p: RunPlan, data_options: dict[str, Any] | None = None) -> dict[str, Any
         options["data_b"] = p.data_b
     bundle = open_data(p.variant.data, p.data, p.model, **options)
     trainer = Trainer(p.variant, p.model, p.engine, bundle, p.run_dir, resume_from=p.resume)
-    plugin_file = None
-    src = discovery.variant_source(p.variant.name)
-    if src.startswith("file "):
-        plugin_file = src[len("file "):]
+    plugin = discovery.variant_plugin(p.variant.name)  # a hint for whoever opens the run; never imported
     trainer.run.write_config({
         "variant": p.variant.name,
-        **({"plugin_file": plugin_file} if plugin_file else {}),
+        **({"plugin": plugin} if plugin else {}),
         "data": p.data,
         **({"data_b": p.data_b} if p.data_b else {}),
         "engine": C.to_plain(p.engine),

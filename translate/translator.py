@@ -6,12 +6,12 @@
 Image translators honour their meta: input/output channels, value ranges (in and out may
 differ, e.g. super-resolution: [0, 1] in, [-1, 1] out), the size multiple the net needs,
 and the output `scale`. Large images go through overlapping, smoothly blended tiles.
-Noise translators (`meta["input"] == "noise"`) sample from z (and a class label).
+Noise translators (`meta.input == "noise"`) sample from z (and a class label).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from translate import tiling
 from translate.errors import ConfigError, DataError
+from translate.meta import ModelSpec, TranslatorMeta
 from translate.runners import LazyRunner, OnnxRunner, Runner, TorchRunner, onnx_session
 from translate.translator_sources import Loaded, load_source
 
@@ -30,14 +31,17 @@ class Translator:
     """One generator and its meta; call it on images (or `sample` noise translators)."""
 
     name: str
-    meta: dict[str, Any]
+    meta: TranslatorMeta
     runner: Runner
     source: str = ""
     module: Any = None  # the torch module when torch-backed (what `export` exports)
 
+    def __post_init__(self) -> None:
+        self.meta = TranslatorMeta.from_dict(self.meta, f"translator '{self.name}'")  # a dict is checked too
+
     @property
     def kind(self) -> str:
-        return str(self.meta.get("input", "image"))
+        return self.meta.input
 
     @property
     def backend(self) -> str:
@@ -75,15 +79,15 @@ class Translator:
 
     @property
     def in_channels(self) -> int:
-        return int(self.meta.get("in_channels", 3))
+        return self.meta.in_channels
 
     @property
     def scale(self) -> int:
-        return int(self.meta.get("scale", 1))
+        return self.meta.scale
 
     @property
     def size_multiple(self) -> int:
-        return max(1, int(self.meta.get("size_multiple", 1)))
+        return self.meta.size_multiple
 
     def default_tile(self) -> int:
         return max(self.size_multiple * 2, DEFAULT_TILE // self.scale)
@@ -98,7 +102,7 @@ class Translator:
         """
         self._need("image")
         x = np.stack([_hwc(a, self.in_channels) for a in images]).transpose(0, 3, 1, 2)
-        lo, hi = self.meta.get("in_range", [-1.0, 1.0])
+        lo, hi = self.meta.in_range
         x = x.astype(np.float32) * np.float32((hi - lo) / 255.0) + np.float32(lo)
         height, width = x.shape[-2:]
         m = self.size_multiple
@@ -114,7 +118,7 @@ class Translator:
         else:
             y = forward(x)
         y = y[:, :, : height * s, : width * s]
-        return list(_to_uint8(y, self.meta.get("out_range", [-1.0, 1.0])).transpose(0, 2, 3, 1))
+        return list(_to_uint8(y, self.meta.out_range).transpose(0, 2, 3, 1))
 
     def _forward_images(self, batch: np.ndarray) -> np.ndarray:
         return self.runner({"image": np.ascontiguousarray(batch, dtype=np.float32)})
@@ -122,11 +126,11 @@ class Translator:
     # --- noise -------------------------------------------------------------------------
     @property
     def num_classes(self) -> int:
-        return int(self.meta.get("num_classes", 0) or 0)
+        return self.meta.num_classes
 
     @property
     def class_names(self) -> list[str]:
-        return [str(c) for c in self.meta.get("class_names", [])]
+        return list(self.meta.class_names)
 
     def generate(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """Images [N, H, W, C] uint8 from z [N, z_dim] (and int labels [N] when conditional)."""
@@ -137,7 +141,7 @@ class Translator:
                 raise ConfigError(f"translator '{self.name}' is class-conditional: give labels (0..{self.num_classes - 1})")
             inputs["label"] = np.asarray(labels, dtype=np.int64)
         y = self.runner(inputs)
-        return _to_uint8(y, self.meta.get("out_range", [-1.0, 1.0])).transpose(0, 2, 3, 1)
+        return _to_uint8(y, self.meta.out_range).transpose(0, 2, 3, 1)
 
     def label_index(self, label: str | int) -> int:
         """A class index from an index or a class name."""
@@ -163,7 +167,7 @@ class Model:
     source: str
     kind: str
     translators: dict[str, Translator]
-    spec: dict[str, Any] = field(default_factory=dict)
+    spec: ModelSpec | None = None
 
     def pick(self, direction: str | None = None) -> Translator:
         """The translator named `direction` (default: the variant's first, e.g. AtoB)."""

@@ -8,7 +8,6 @@ translator, and a `spec` saying how to rebuild the architecture.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,8 +17,8 @@ from typing import Any
 import yaml
 
 from translate.errors import WeightsError
+from translate.meta import ModelSpec, TranslatorMeta, plugin_label
 
-SPEC_FORMAT = "translate.translator/1"
 CHECKPOINT_PREFIX = "translate.checkpoint/"  # engine.trainer.CKPT_FORMAT is "translate.checkpoint/1"
 LEGACY_NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
@@ -30,8 +29,8 @@ class Loaded:
 
     source: str
     kind: str  # "checkpoint", "safetensors", "official", "onnx"
-    metas: dict[str, dict[str, Any]]  # translator name -> meta, in the variant's order
-    spec: dict[str, Any]  # {"format", "variant", "plugin_file"?, "config"?, "arch"?, "translators"}
+    metas: dict[str, TranslatorMeta]  # translator name -> meta, in the variant's order
+    spec: ModelSpec  # variant name, config or architecture, translators' meta
     nets: dict[str, Any] = field(default_factory=dict)  # translator name -> torch module (torch sources)
     onnx_path: str | None = None
 
@@ -77,13 +76,14 @@ def _run_dir_of(checkpoint: Path) -> Path | None:
 def _from_checkpoint(path: Path, state: dict[str, Any], run_dir: Path | None, plugins: Sequence[str]) -> Loaded:
     from translate.weights import load_into
 
-    plugin_file = None
-    if run_dir is not None:
-        saved = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
-        plugin_file = saved.get("plugin_file")
-    spec = {"format": SPEC_FORMAT, "variant": state["variant"], "config": state["config"]["model"]}
-    if plugin_file:
-        spec["plugin_file"] = plugin_file
+    plugin = ""
+    if run_dir is not None:  # where the run's variant came from: a hint if it is not loaded
+        saved = _read_run_config(run_dir)
+        plugin = str(saved.get("plugin") or plugin_label(saved.get("plugin_file")))
+    config = (state.get("config") or {}).get("model") if isinstance(state.get("config"), dict) else None
+    if not isinstance(config, dict):
+        raise WeightsError(f"{path}: a translate checkpoint without its model config")
+    spec = ModelSpec(str(state.get("variant")), {}, config, plugin=plugin)
     variant, nets = _build_variant(spec, plugins, str(path))
     translators = variant.translators(nets)
     needed = _nets_used(nets, translators)
@@ -93,14 +93,10 @@ def _from_checkpoint(path: Path, state: dict[str, Any], run_dir: Path | None, pl
             raise WeightsError(f"{path} has no weights for net '{key}' (has: {', '.join(sorted(state['nets']))})")
         weights = ema.get(key) or state["nets"][key]  # the averaged weights, where the run kept them
         load_into(nets[key], weights, f"{path}:{'ema.' if key in ema else ''}{key}")
-    class_names = list((state.get("data") or {}).get("class_names") or [])
-    metas = {}
-    for name, net in translators.items():
-        meta = dict(variant.translator_meta(name, net))
-        if meta.get("input") == "noise" and meta.get("num_classes") and class_names:
-            meta["class_names"] = class_names
-        metas[name] = meta
-    spec["translators"] = metas
+    class_names = [str(c) for c in ((state.get("data") or {}).get("class_names") or [])]
+    metas = {name: TranslatorMeta.from_dict(variant.translator_meta(name, net), f"{path}: translator '{name}'")
+             .with_class_names(class_names) for name, net in translators.items()}
+    spec.translators = metas
     return Loaded(str(path), "checkpoint", metas, spec, dict(translators))
 
 
@@ -114,17 +110,18 @@ def _nets_used(nets: dict[str, Any], translators: dict[str, Any]) -> list[str]:
     return used or list(nets)
 
 
-def _build_variant(spec: dict[str, Any], plugins: Sequence[str], source: str) -> tuple[Any, dict[str, Any]]:
-    """The variant instance and freshly built nets, from a spec's variant name/plugin file + config."""
+def _build_variant(spec: ModelSpec, plugins: Sequence[str], source: str) -> tuple[Any, dict[str, Any]]:
+    """The variant instance and freshly built nets, from a spec's variant *name* + config.
+
+    The variant is looked up among what is loaded (entry points, TRANSLATE_PLUGIN_PATH, the
+    user's --plugin files): a model's metadata never makes anything be imported."""
     from translate import config as C
     from translate import discovery
 
     discovery.load_all(list(plugins))
-    name = spec.get("variant") or ""
-    plugin_file = spec.get("plugin_file")
-    cls = discovery.resolve_variant(plugin_file if plugin_file and Path(plugin_file).is_file() else name)
+    cls = discovery.model_variant(spec.variant, spec.plugin, source)
     known = C.fields_of(cls.config)
-    cfg = C.apply(cls.config(), {k: v for k, v in (spec.get("config") or {}).items() if k in known})
+    cfg = C.apply(cls.config(), {k: v for k, v in (spec.config or {}).items() if k in known})
     variant = cls(cfg)
     try:
         nets = variant.build(cfg)
@@ -153,36 +150,36 @@ def _from_safetensors(path: Path, variant: str | None, plugins: Sequence[str]) -
         raise WeightsError(f"cannot read safetensors file {path}: {str(err).splitlines()[0]}") from None
     side = sidecar_path(path)
     if side.is_file():
-        try:
-            spec = json.loads(side.read_text())
-        except json.JSONDecodeError as err:
-            raise WeightsError(f"sidecar {side} is not valid JSON: {err}") from None
+        spec = ModelSpec.from_json(_read_capped(side), f"sidecar {side}")
     elif "translate" in header:
-        spec = json.loads(header["translate"])
+        spec = ModelSpec.from_json(header["translate"], f"{path} (its header)")
     elif variant == "cyclegan" or _looks_official(tensors):
         return _from_state_dict(path, tensors, variant)
     else:
         raise WeightsError(f"{path} needs its sidecar {side.name} (written next to it by `translate export`)")
-    if spec.get("format") != SPEC_FORMAT or not spec.get("translators"):
-        raise WeightsError(f"{side} is not a translate sidecar (expected format '{SPEC_FORMAT}')")
     nets = build_from_spec(spec, plugins, str(path))
     load_translator_weights(nets, tensors, str(path))
-    return Loaded(str(path), "safetensors", dict(spec["translators"]), spec, nets)
+    return Loaded(str(path), "safetensors", dict(spec.translators), spec, nets)
 
 
-def build_from_spec(spec: dict[str, Any], plugins: Sequence[str], source: str) -> dict[str, Any]:
+def build_from_spec(spec: ModelSpec, plugins: Sequence[str], source: str) -> dict[str, Any]:
     """Untrained translator modules, by name, as the spec describes them."""
-    names = list(spec["translators"])
-    if spec.get("arch"):
-        from translate.nets import build_net
+    names = list(spec.translators)
+    if spec.arch:
+        from translate.nets import NETS, build_net
 
-        arch = spec["arch"]
-        return {names[0]: build_net(arch["name"], **arch.get("kwargs", {}))}
+        name = spec.arch["name"]
+        if name not in NETS:
+            raise WeightsError(f"{source}: architecture '{name}' is not registered here (known: {', '.join(NETS.names())})")
+        try:
+            return {names[0]: build_net(name, **spec.arch.get("kwargs", {}))}
+        except (TypeError, ValueError) as err:
+            raise WeightsError(f"{source}: cannot build architecture '{name}' from its arguments: {err}") from None
     variant, nets = _build_variant(spec, plugins, source)
     translators = variant.translators(nets)
     missing = [n for n in names if n not in translators]
     if missing:
-        raise WeightsError(f"{source}: variant '{spec.get('variant')}' has no translator '{missing[0]}'")
+        raise WeightsError(f"{source}: variant '{spec.variant}' has no translator '{missing[0]}'")
     return {n: translators[n] for n in names}
 
 
@@ -227,10 +224,8 @@ def _from_state_dict(path: Path, sd: dict[str, Any], variant: str | None) -> Loa
             f"'model.N.conv_block.1.weight' keys, found '{first}')"
         )
     net, arch = official_cyclegan(sd, str(path))
-    meta = {"input": "image", "in_channels": arch["kwargs"]["in_channels"],
-            "out_channels": arch["kwargs"]["out_channels"], "in_range": [-1.0, 1.0], "out_range": [-1.0, 1.0],
-            "size_multiple": 4, "scale": 1}
-    spec = {"format": SPEC_FORMAT, "variant": "cyclegan", "arch": arch, "translators": {"AtoB": meta}}
+    meta = TranslatorMeta.image(arch["kwargs"]["in_channels"], arch["kwargs"]["out_channels"], size_multiple=4)
+    spec = ModelSpec("cyclegan", {"AtoB": meta}, arch=arch)
     return Loaded(str(path), "official", {"AtoB": meta}, spec, {"AtoB": net})
 
 
@@ -255,7 +250,7 @@ def official_cyclegan(sd: dict[str, Any], source: str) -> tuple[Any, dict[str, A
 
 
 # --- ONNX -------------------------------------------------------------------------------------
-def read_onnx_spec(path: Path) -> dict[str, Any]:
+def read_onnx_spec(path: Path) -> ModelSpec:
     """The translate JSON stored in an ONNX file's metadata_props (key "translate")."""
     import onnx
 
@@ -266,15 +261,33 @@ def read_onnx_spec(path: Path) -> dict[str, Any]:
     props = {p.key: p.value for p in model.metadata_props}
     if "translate" not in props:
         raise WeightsError(f"{path} has no translate metadata: export it with `translate export MODEL --format onnx`")
-    return json.loads(props["translate"])
+    return ModelSpec.from_json(props["translate"], f"{path} (its metadata)")
 
 
 def _from_onnx(path: Path) -> Loaded:
     spec = read_onnx_spec(path)
-    return Loaded(str(path), "onnx", dict(spec["translators"]), spec, onnx_path=str(path))
+    return Loaded(str(path), "onnx", dict(spec.translators), spec, onnx_path=str(path))
 
 
 # --- helpers ------------------------------------------------------------------------------------
+def _read_capped(path: Path) -> bytes:
+    from translate.meta import MAX_JSON_BYTES
+
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(MAX_JSON_BYTES + 1)
+    except OSError as err:
+        raise WeightsError(f"cannot read {path}: {err.strerror or err}") from None
+
+
+def _read_run_config(run_dir: Path) -> dict[str, Any]:
+    try:
+        saved = yaml.safe_load(_read_capped(run_dir / "config.yaml")) or {}
+    except yaml.YAMLError:
+        return {}
+    return saved if isinstance(saved, dict) else {}
+
+
 def _torch_load(path: Path) -> Any:
     import torch
 
