@@ -20,10 +20,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from translate.convert import ConvertOptions, convert
+from translate.inference.convert import ConvertOptions, convert
 from translate.nets import build_net
-from translate.runners import cpu_bf16_slowdown
-from translate.translator import open_model
+from translate.inference.backends import cpu_bf16_slowdown
+from translate.inference.translator import open_model
 
 GFLOP_PER_IMAGE_256 = 99.1
 

@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from translate.engine.device import autocast, resolve_device, resolve_precision
+from translate.device import autocast, resolve_device, resolve_precision
 from translate.engine.step import Step
 from translate.perceptual import PerceptualLoss, vgg19_features
 from translate.plugins.srgan import SRGAN, SRGANConfig

@@ -34,7 +34,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from translate import discovery
 from translate.data import DataBundle
 from translate.engine import EngineConfig, Trainer
-from translate.engine.device import cpu_has_fast_bf16, resolve_device
+from translate.device import cpu_has_fast_bf16, resolve_device
 from translate.errors import TranslateError
 from translate.variant import VARIANTS
 

@@ -32,8 +32,8 @@ def convert_cmd(
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="refuse images with more pixels (decompression-bomb guard)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
 ) -> None:
-    from translate.convert import ConvertOptions, convert
-    from translate.translator import open_model
+    from translate.inference.convert import ConvertOptions, convert
+    from translate.inference.translator import open_model
 
     translator = open_model(model, variant, backend, device, precision, plugin).pick(direction)
     options = ConvertOptions(ext=ext, quality=quality, tile=tile, overlap=overlap, batch_size=batch_size,
@@ -62,7 +62,7 @@ def export_cmd(
     check: bool = typer.Option(True, "--check/--no-check", help="compare onnxruntime with torch after export"),
     tolerance: float = typer.Option(1e-3, "--tolerance", help="largest acceptable max |Δ| of the parity check"),
 ) -> None:
-    from translate import export as E
+    from translate.inference import export as E
     from translate.errors import ConfigError, TranslateError
 
     if fmt not in ("onnx", "safetensors"):
@@ -100,8 +100,8 @@ def sample_cmd(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps"),
     backend: str = typer.Option("auto", "--backend", help="torch or onnx (auto: onnx for .onnx files)"),
 ) -> None:
-    from translate.sample import sample
-    from translate.translator import open_model
+    from translate.inference.sample import sample
+    from translate.inference.translator import open_model
 
     paths = sample(open_model(model, None, backend, device, "fp32", plugin), out, n, label, seed, separate, direction)
     typer.echo(f"wrote {paths[0]}" if len(paths) == 1 else f"wrote {len(paths)} images to {out}")

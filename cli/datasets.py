@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from translate.data.catalog import data_dir, is_fetched, load_catalog
-from translate.data.catalog_layout import VerifyReport
-from translate.data.fetch import fetch_dataset, verify_dataset
+from translate.data.catalog.layout import VerifyReport
+from translate.data.catalog.fetch import fetch_dataset, verify_dataset
 
 app = typer.Typer(
     help="Real datasets: list the catalog, fetch (resumable, checksummed, safely extracted), verify.",

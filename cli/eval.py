@@ -29,7 +29,7 @@ def eval_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from translate.evaluate import default_report_path, evaluate_sr, write_report
+    from translate.metrics.sr import default_report_path, evaluate_sr, write_report
 
     results, report = evaluate_sr(model, list(data), direction, backend, device, crop, plugin)
     table = Table(title=f"×{report['scale']} {report['metric']}, crop {report['crop']}")

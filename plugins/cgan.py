@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from translate.errors import ConfigError
 from translate.losses import objective
-from translate.metrics_gen import cgan_scores
+from translate.metrics.generative import cgan_scores
 from translate.noise import EVAL_SEED, FixedLatents, NoiseConfig, build_noise_net, generate, latents, noise_meta
 from translate.variant import Variant, option, register_variant
 

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from translate.losses import objective
-from translate.metrics_gen import cogan_scores, known_mapping
+from translate.metrics.generative import cogan_scores, known_mapping
 from translate.noise import EVAL_SEED, FixedLatents, build_noise_net, generate, latents, noise_meta
 from translate.variant import Variant, VariantConfig, option, register_variant
 

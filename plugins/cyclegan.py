@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from translate.losses import l1, objective
-from translate.metrics import psnr
+from translate.metrics.image import psnr
 from translate.nets import build_net, init_weights
 from translate.variant import Variant, VariantConfig, option, register_variant
 

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from translate.losses import objective
-from translate.metrics_gen import gan_scores
+from translate.metrics.generative import gan_scores
 from translate.noise import EVAL_SEED, FixedLatents, NoiseConfig, build_noise_net, generate, latents, noise_meta
 from translate.variant import Variant, register_variant
 

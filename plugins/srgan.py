@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from translate.engine.schedule import lr_factor
 from translate.errors import ConfigError, WeightsError
 from translate.losses import mse, objective
-from translate.metrics import psnr_y, ssim_y
+from translate.metrics.image import psnr_y, ssim_y
 from translate.nets import build_net, init_weights
 from translate.perceptual import PerceptualLoss, load_vgg19
 from translate.variant import Variant, VariantConfig, option, register_variant

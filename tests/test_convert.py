@@ -10,12 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-from translate.convert import EXISTS, ConvertOptions, convert
+from translate.inference.convert import EXISTS, ConvertOptions, convert
 from translate.errors import DataError
-from translate.export import demo_image, export_onnx
+from translate.inference.export import demo_image, export_onnx
 from translate.nets import build_net
-from translate.runners import TorchRunner
-from translate.translator import Translator, load
+from translate.inference.backends import TorchRunner
+from translate.inference.translator import Translator, load
 
 META = {"input": "image", "in_channels": 3, "out_channels": 3, "in_range": [-1.0, 1.0], "out_range": [-1.0, 1.0],
         "size_multiple": 4, "scale": 1}

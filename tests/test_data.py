@@ -105,7 +105,7 @@ def test_sampler_deterministic_resumable_and_sharded():
 
 
 def test_demo_is_unpaired_with_ground_truth():
-    from translate.data.demo import DemoUnpaired, ground_truth_pairs
+    from translate.data.demos.apples import DemoUnpaired, ground_truth_pairs
 
     cfg = SimpleNamespace(channels=3, load_size=36, image_size=32, flip=True)
     train = DemoUnpaired(cfg, n=6)

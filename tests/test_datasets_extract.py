@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from translate.data.extract import Limits, UnsafeArchiveError, safe_extract
+from translate.data.catalog.extract import Limits, UnsafeArchiveError, safe_extract
 from translate.errors import DataError
 
 

@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 
 from translate.data.catalog import Dataset, load_catalog, resolve_data
-from translate.data.fetch import LOCK_NAME, fetch_dataset, read_lock
+from translate.data.catalog.fetch import LOCK_NAME, fetch_dataset, read_lock
 from translate.errors import DataError
 
 # ---------------------------------------------------------------- loopback server

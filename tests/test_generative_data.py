@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from translate.data import open_data
-from translate.data.glyphs import CLASS_NAMES, Glyphs, InvertedGlyphPairs, held_out, render
+from translate.data.demos.glyphs import CLASS_NAMES, Glyphs, InvertedGlyphPairs, held_out, render
 from translate.errors import ConfigError, DataError
 
 from conftest import write_images

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from translate.metrics_gen import (
+from translate.metrics.generative import (
     class_histogram,
     classify,
     cogan_scores,
@@ -105,7 +105,7 @@ def test_cogan_scores_without_classifier():
 
 
 def test_classifier_trains_and_caches(tmp_path, monkeypatch):
-    from translate import classifier as C
+    from translate.metrics import judge as C
 
     monkeypatch.setenv("TRANSLATE_CACHE", str(tmp_path))
     g = torch.Generator().manual_seed(0)

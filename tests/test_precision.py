@@ -15,7 +15,7 @@ from translate.data import open_data
 from translate.engine import Trainer
 from translate.engine import checkpoint as ckpt
 from translate.engine.compile import Compiled
-from translate.engine.device import autocast, resolve_channels_last, resolve_precision
+from translate.device import autocast, resolve_channels_last, resolve_precision
 from translate.engine.step import Step
 from translate.errors import ConfigError
 from translate.plugins.cyclegan import CycleGAN, CycleGANConfig
@@ -73,7 +73,7 @@ def test_grad_scaler_skips_the_step_on_overflow_and_backs_off():
 def test_fp16_on_cpu_is_refused_and_bf16_warns_without_native_support(monkeypatch):
     with pytest.raises(ConfigError, match="fp16 autocast is for GPUs"):
         resolve_precision("fp16", CPU)
-    monkeypatch.setattr("translate.engine.device.cpu_has_fast_bf16", lambda: False)
+    monkeypatch.setattr("translate.device.cpu_has_fast_bf16", lambda: False)
     with pytest.warns(UserWarning, match="slower than fp32"):
         assert resolve_precision("bf16", CPU) is torch.bfloat16
     with pytest.raises(ConfigError, match="unknown precision"):

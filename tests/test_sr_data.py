@@ -11,7 +11,7 @@ from PIL import Image
 
 from translate.data import open_data
 from translate.data.sr import SRCrops, downscale, modcrop, upscale
-from translate.data.sr_demo import render
+from translate.data.demos.sr_photos import render
 from translate.errors import ConfigError, DataError
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from translate.metrics import psnr, psnr_y, rgb_to_y, ssim_y, to_levels
+from translate.metrics.image import psnr, psnr_y, rgb_to_y, ssim_y, to_levels
 
 
 def _t(arr: np.ndarray) -> torch.Tensor:

@@ -15,7 +15,7 @@ import translate.plugins.srgan as srgan_module
 from translate.data.sr import downscale, modcrop, upscale
 from translate.engine.step import Step
 from translate.errors import ConfigError, WeightsError
-from translate.evaluate import score_pair
+from translate.metrics.sr import score_pair
 from translate.nets import build_net, count_params
 from translate.perceptual import PerceptualLoss, load_vgg19, vgg19_cut, vgg19_features
 from translate.plugins.srgan import SRGAN, SRGANConfig

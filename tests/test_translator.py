@@ -15,10 +15,10 @@ from torch import nn
 
 import translate
 from translate.errors import TranslateError, WeightsError
-from translate.export import export_onnx, export_safetensors
+from translate.inference.export import export_onnx, export_safetensors
 from translate.nets import build_net
-from translate.runners import TorchRunner
-from translate.translator import Translator, load, open_model
+from translate.inference.backends import TorchRunner
+from translate.inference.translator import Translator, load, open_model
 
 from conftest import TINY_CYCLEGAN, write_images
 

@@ -45,7 +45,7 @@ def open_data(kind: str, data: str | Path | None, cfg: Any, **options: Any) -> D
 @register_data_kind("unpaired")
 def _unpaired(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
     if data is None:
-        from translate.data.demo import DemoUnpaired, ground_truth_pairs
+        from translate.data.demos.apples import DemoUnpaired, ground_truth_pairs
 
         return DataBundle(
             train=DemoUnpaired(cfg, n=options.get("demo_size", 200)),

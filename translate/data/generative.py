@@ -91,8 +91,8 @@ def _no_data_b(options: dict[str, Any], kind: str) -> None:
 
 
 def _glyph_truth(cfg: Any, n: int) -> dict[str, Any]:
-    from translate.classifier import glyph_classifier
-    from translate.data.glyphs import CLASS_NAMES, held_out
+    from translate.metrics.judge import glyph_classifier
+    from translate.data.demos.glyphs import CLASS_NAMES, held_out
 
     judge = functools.partial(glyph_classifier, cfg.image_size, cfg.channels)  # trained/cached on first use
     return {**held_out(cfg, n), "classifier": judge, "class_names": list(CLASS_NAMES)}
@@ -102,7 +102,7 @@ def open_single(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle
     """All images under one folder (recursive); the demo: glyphs, judged by a glyph classifier."""
     _no_data_b(options, "single")
     if data is None:
-        from translate.data.glyphs import HELD_OUT_OFFSET, Glyphs
+        from translate.data.demos.glyphs import HELD_OUT_OFFSET, Glyphs
 
         return DataBundle(
             train=Glyphs(cfg, options.get("demo_size", 6000)),
@@ -149,7 +149,7 @@ def open_labelled(data: str | Path | None, cfg: Any, **options: Any) -> DataBund
     """Class-per-subfolder images (class names = folder names, sorted); the demo: 10 glyph classes."""
     _no_data_b(options, "labelled")
     if data is None:
-        from translate.data.glyphs import CLASS_NAMES
+        from translate.data.demos.glyphs import CLASS_NAMES
 
         bundle = open_single(None, cfg, **options)
         bundle.info["class_names"] = list(CLASS_NAMES)
@@ -173,7 +173,7 @@ def open_two_folders(data: str | Path | None, cfg: Any, **options: Any) -> DataB
     if data is None:
         if data_b is not None:
             raise ConfigError(f"--data-b needs --data too; {TWO_LAYOUT}")
-        from translate.data.glyphs import HELD_OUT_OFFSET, InvertedGlyphPairs
+        from translate.data.demos.glyphs import HELD_OUT_OFFSET, InvertedGlyphPairs
 
         truth = _glyph_truth(cfg, options.get("eval_size", 1000))
         return DataBundle(

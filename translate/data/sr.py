@@ -163,7 +163,7 @@ def open_sr(data: str | Path | None, cfg: Any, **options: Any) -> Any:
     from translate.data import DataBundle, resolve_path
 
     if data is None:
-        from translate.data.sr_demo import demo_bundle
+        from translate.data.demos.sr_photos import demo_bundle
 
         return demo_bundle(cfg, **options)
     root = resolve_path(data)

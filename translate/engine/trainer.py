@@ -23,7 +23,7 @@ from translate.engine import checkpoint as ckpt
 from translate.engine import distributed as D
 from translate.engine.compile import compile_nets
 from translate.engine.config import EngineConfig
-from translate.engine.device import autocast, resolve_channels_last, resolve_device, resolve_precision
+from translate.device import autocast, resolve_channels_last, resolve_device, resolve_precision
 from translate.engine.ema import EMA, _unwrap
 from translate.engine.progress import ProgressBar
 from translate.engine.rundir import RunDir

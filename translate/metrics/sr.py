@@ -3,7 +3,7 @@
 The SR literature's protocol: each HR image is cropped to a multiple of the scale, its LR
 version made by the same antialiased bicubic downscaling as training (or read from `lr/`),
 upscaled by the model and by bicubic, and both scored with PSNR-Y / SSIM-Y (BT.601 luma,
-uint8-rounded RGB, `scale` pixels cropped at every border; see translate.metrics).
+uint8-rounded RGB, `scale` pixels cropped at every border; see translate.metrics.image).
 
 Image sets: a folder with `hr/` (and optionally `lr/`) is one set; a folder whose images
 all sit in subfolders (benchmark/Set5, benchmark/Set14, ...) gives one set per subfolder;
@@ -22,7 +22,7 @@ import torch
 from translate.data.images import list_images, load_image
 from translate.data.sr import downscale, find_sr_images, modcrop, upscale
 from translate.errors import ConfigError, DataError
-from translate.metrics import psnr_y, ssim_y
+from translate.metrics.image import psnr_y, ssim_y
 
 
 @dataclass
@@ -110,7 +110,7 @@ def evaluate_sr(
     plugins: list[str] = (),  # type: ignore[assignment]
 ) -> tuple[list[SetScores], dict[str, Any]]:
     """Scores per image set, and the JSON-ready report (model, scale, crop, sets)."""
-    from translate.translator import open_model
+    from translate.inference.translator import open_model
 
     translator = open_model(model, backend=backend, device=device, plugins=list(plugins)).pick(direction)
     if translator.kind != "image" or translator.scale < 2:

@@ -30,7 +30,7 @@ class TorchRunner:
     def __init__(self, net: Any, device: str = "auto", precision: str = "fp32") -> None:
         import torch
 
-        from translate.engine.device import resolve_device, resolve_precision
+        from translate.device import resolve_device, resolve_precision
 
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
@@ -45,7 +45,7 @@ class TorchRunner:
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         torch = self._torch
-        from translate.engine.device import autocast
+        from translate.device import autocast
 
         args = [torch.from_numpy(np.ascontiguousarray(inputs[k])).to(self.device) for k in _order(inputs)]
         with torch.inference_mode(), autocast(self.device, self.dtype):

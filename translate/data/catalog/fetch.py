@@ -8,8 +8,8 @@
   size and SHA-256 of the first download that extracted into the expected layout.
 * A mismatch moves the download aside as ``<file>.bad`` (kept for inspection; nothing
   else is touched) and raises DataError saying what to do.
-* Extraction is safe and atomic (:mod:`translate.data.extract`), then the archive's
-  folders are moved onto our layout (:mod:`translate.data.catalog_layout`).
+* Extraction is safe and atomic (:mod:`translate.data.catalog.extract`), then the archive's
+  folders are moved onto our layout (:mod:`translate.data.catalog.layout`).
 """
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ from rich.progress import (
 )
 
 from translate.data import catalog as cat
-from translate.data.catalog_layout import VerifyReport, normalise, verify
-from translate.data.extract import Limits, safe_extract
+from translate.data.catalog.layout import VerifyReport, normalise, verify
+from translate.data.catalog.extract import Limits, safe_extract
 from translate.errors import DataError
 
 LOCK_NAME = "translate-datasets.lock.json"

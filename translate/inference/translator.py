@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from translate import tiling
+from translate.inference import tiling
 from translate.errors import ConfigError, DataError
 from translate.meta import ModelSpec, TranslatorMeta
-from translate.runners import LazyRunner, OnnxRunner, Runner, TorchRunner, onnx_session
-from translate.translator_sources import Loaded, load_source
+from translate.inference.backends import LazyRunner, OnnxRunner, Runner, TorchRunner, onnx_session
+from translate.inference.sources import Loaded, load_source
 
 DEFAULT_TILE = 1024  # input pixels per side (divided by the scale for super-resolution)
 
@@ -62,7 +62,7 @@ class Translator:
 
         self._need("image")
         if isinstance(image, (str, Path, Image.Image)):
-            from translate.convert_io import BadImage, decode, to_mode
+            from translate.inference.image_io import BadImage, decode, to_mode
 
             if isinstance(image, (str, Path)):
                 try:
@@ -198,7 +198,7 @@ def open_model(
         session = onnx_session(loaded.onnx_path or "", device, precision, threads)
         return _model(loaded, {n: OnnxRunner(session, n) for n in loaded.metas})
     if backend == "onnx":  # export each translator when it is first used, run it on onnxruntime
-        from translate.export import onnx_bytes
+        from translate.inference.export import onnx_bytes
 
         if precision != "fp32":
             raise ConfigError(f"--precision {precision} is for the torch backend; ONNX models run in fp32")

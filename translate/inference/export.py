@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from translate import tiling
+from translate.inference import tiling
 from translate.errors import ConfigError, TranslateError
 from translate.meta import ModelSpec
-from translate.translator_sources import Loaded, load_source, sidecar_path, translator_state
+from translate.inference.sources import Loaded, load_source, sidecar_path, translator_state
 
 OPSET = 18
 EXPORTERS = ("dynamo", "torchscript")
@@ -178,7 +178,7 @@ def export_onnx(source: Any, path: str | Path, direction: str | None = None, *, 
 
 def parity(loaded: Loaded, names: list[str], onnx_file: str | Path) -> dict[str, float]:
     """Max |Δ| between onnxruntime and torch: random input, and the demo image (another size)."""
-    from translate.runners import onnx_session
+    from translate.inference.backends import onnx_session
 
     session = onnx_session(str(onnx_file), "cpu")
     meta = loaded.metas[names[0]]

@@ -143,7 +143,7 @@ def cached_classifier(
 
 def glyph_classifier(image_size: int, channels: int) -> tuple[SmallClassifier, float]:
     """The judge of the glyph demo at this size/channel count (trained once, then cached)."""
-    from translate.data import glyphs
+    from translate.data.demos import glyphs
 
     source = Path(glyphs.__file__).read_bytes() + Path(__file__).read_bytes()  # the data and the recipe
     key = f"glyphs-{hashlib.sha1(source).hexdigest()[:10]}-{image_size}px-{channels}ch"

@@ -1,6 +1,6 @@
 """The catalog of real datasets: what exists, where it lives locally, and name resolution.
 
-The catalog itself is ``translate/data/catalog.toml`` (documented in datasets/README.md).
+The catalog itself is ``translate/data/catalog/catalog.toml`` (documented in datasets/README.md).
 This module reads it into :class:`Dataset` entries, decides the per-user data directory,
 and turns a ``--data`` value (a folder or a catalog name) into a folder path.
 """

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from translate.metrics import psnr
+from translate.metrics.image import psnr
 
 
 def _gaussian(features: Tensor) -> tuple[Tensor, Tensor]:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from translate.convert_io import encode
+from translate.inference.image_io import encode
 from translate.errors import ConfigError
-from translate.translator import Model, Translator
+from translate.inference.translator import Model, Translator
 
 CHUNK = 64  # samples per forward pass
 

@@ -20,9 +20,9 @@ from typing import Any
 
 from PIL import Image
 
-from translate.convert_io import CHOICES, FORMATS, IMAGE_EXTENSIONS, BadImage, Decoded, decode, encode, output_suffix
+from translate.inference.image_io import CHOICES, FORMATS, IMAGE_EXTENSIONS, BadImage, Decoded, decode, encode, output_suffix
 from translate.errors import ConfigError, DataError
-from translate.translator import Translator
+from translate.inference.translator import Translator
 
 Log = Callable[[str], None]
 
