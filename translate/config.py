@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import yaml
 
 from translate.errors import ConfigError
+from translate.files import first_line
 
 D = TypeVar("D")
 
@@ -117,7 +118,7 @@ def read_file(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as err:
-        raise ConfigError(f"config file {p} is not valid YAML: {str(err).splitlines()[0]}") from None
+        raise ConfigError(f"config file {p} is not valid YAML: {first_line(err)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {p} must be a mapping of key: value")
     flat: dict[str, Any] = {}

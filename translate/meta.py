@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from translate.errors import WeightsError
+from translate.files import first_line
 
 SPEC_FORMAT = "translate.translator/1"
 MAX_JSON_BYTES = 1 << 20  # a model's JSON is a few kB; anything near a megabyte is not ours
@@ -181,7 +182,7 @@ class ModelSpec:
         try:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
-            raise WeightsError(f"{where}: not valid JSON ({str(err).splitlines()[0][:100]})") from None
+            raise WeightsError(f"{where}: not valid JSON ({first_line(err)[:100]})") from None
         return cls.from_dict(data, where)
 
     @classmethod

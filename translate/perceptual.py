@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from translate.errors import ConfigError, WeightsError
+from translate.files import first_line, load_torch
 from translate.losses import Frozen, mse
 from translate.weights import load_into
 
@@ -81,10 +82,11 @@ def _read_state(path: Path) -> dict[str, Tensor]:
             from safetensors.torch import load_file
 
             return load_file(str(path))
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_torch(path, "VGG19 weights")
+    except WeightsError:
+        raise
     except Exception as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise WeightsError(f"cannot read VGG19 weights {path}: {first}") from None
+        raise WeightsError(f"cannot read VGG19 weights {path}: {first_line(err)}") from None
     if not isinstance(state, dict):
         raise WeightsError(f"{path} is not a VGG19 state dict")
     return state

@@ -5,36 +5,22 @@ A checkpoint is one `torch.save` dict of tensors and plain values, so it loads w
 """
 from __future__ import annotations
 
-import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from translate.errors import WeightsError
+from translate.files import atomic_write, load_torch
 
 _NAME = re.compile(r"step_(\d+)\.pt$")
 
 
 def atomic_save(obj: Any, path: str | Path) -> Path:
-    """Write to a temp file in the same folder, fsync, then rename over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """`torch.save` to a temp file in the same folder, fsync, then rename over `path`."""
+    return atomic_write(path, lambda fh: torch.save(obj, fh), fsync=True)
 
 
 def checkpoints(folder: str | Path) -> list[Path]:
@@ -60,14 +46,7 @@ def latest(folder: str | Path) -> Path | None:
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"checkpoint not found: {path}")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # corrupt, truncated, or not a checkpoint
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise WeightsError(f"cannot read checkpoint {path}: {first}") from None
+    return load_torch(path, "checkpoint", map_location)
 
 
 def rng_state() -> dict[str, Any]:

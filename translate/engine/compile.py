@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from translate.files import first_line
+
 
 class Compiled(nn.Module):
     """A net that runs compiled until compiling fails once, then eagerly for good.
@@ -51,9 +53,7 @@ class Compiled(nn.Module):
 
 
 def _warn(name: str, err: BaseException) -> None:
-    text = str(err).strip().splitlines()
-    reason = text[0] if text else type(err).__name__
-    warnings.warn(f"torch.compile of '{name}' unavailable ({reason}); running it eagerly", stacklevel=3)
+    warnings.warn(f"torch.compile of '{name}' unavailable ({first_line(err)}); running it eagerly", stacklevel=3)
 
 
 def compile_nets(nets: dict[str, nn.Module]) -> dict[str, nn.Module]:

@@ -14,6 +14,8 @@ import torch
 import torchvision.utils as vutils
 import yaml
 
+from translate.files import atomic_write
+
 
 class RunDir:
     def __init__(self, path: str | Path, active: bool = True, tensorboard: bool = True) -> None:
@@ -31,7 +33,7 @@ class RunDir:
 
     def write_config(self, config: dict[str, Any]) -> None:
         if self.active:
-            (self.path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+            atomic_write(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False))
 
     def log(self, step: int, values: dict[str, float], **extra: Any) -> None:
         if not self.active:
@@ -74,7 +76,7 @@ class RunDir:
         if not self.active:
             return
         if summary is not None:
-            (self.path / "summary.json").write_text(json.dumps(summary, indent=2))
+            atomic_write(self.path / "summary.json", json.dumps(summary, indent=2))
         elif (self.path / "summary.json").is_file():
             summary = json.loads((self.path / "summary.json").read_text())
         images = sorted((self.path / "samples").glob("step_*.png"), reverse=True)
@@ -93,9 +95,7 @@ class RunDir:
             "figure{margin:0 0 2em}td,th{padding:2px 8px;text-align:left}</style>"
             f"<h1>{html.escape(self.path.name)}</h1>{table}{rows}"
         )
-        tmp = self.path / ".index.html.tmp"
-        tmp.write_text(page)
-        tmp.replace(self.path / "index.html")
+        atomic_write(self.path / "index.html", page)
 
     def close(self) -> None:
         if self._tb is not None:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from translate.errors import ConfigError, WeightsError
+from translate.files import first_line
 
 
 class Runner(Protocol):
@@ -124,8 +125,7 @@ def onnx_session(model: str | bytes, device: str = "auto", precision: str = "fp3
         return ort.InferenceSession(model, options, providers=providers)
     except Exception as err:  # not an ONNX file, or an unsupported one
         name = "the exported model" if isinstance(model, bytes) else model
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise WeightsError(f"cannot open ONNX model {name}: {first}") from None
+        raise WeightsError(f"cannot open ONNX model {name}: {first_line(err)}") from None
 
 
 def _order(inputs: dict[str, np.ndarray]) -> list[str]:

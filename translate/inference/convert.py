@@ -22,6 +22,7 @@ from PIL import Image
 
 from translate.inference.image_io import CHOICES, FORMATS, IMAGE_EXTENSIONS, BadImage, Decoded, decode, encode, output_suffix
 from translate.errors import ConfigError, DataError
+from translate.files import first_line
 from translate.inference.translator import Translator
 
 Log = Callable[[str], None]
@@ -182,7 +183,7 @@ class _Pipeline:
             except BadImage as err:
                 yield job, err
             except Exception as err:  # anything else a broken file can raise
-                yield job, BadImage(f"cannot decode: {_first_line(err)}")
+                yield job, BadImage(f"cannot decode: {first_line(err)}")
 
     def _forward(self, batch: list[tuple[Job, Decoded]]) -> None:
         try:
@@ -192,7 +193,7 @@ class _Pipeline:
                 for one in batch:
                     self._forward([one])
                 return
-            self._fail(batch[0][0], f"translation failed: {_first_line(err)} (try a smaller --tile or --batch-size)")
+            self._fail(batch[0][0], f"translation failed: {first_line(err)} (try a smaller --tile or --batch-size)")
             return
         for (job, dec), out in zip(batch, outputs):
             fut = self.enc.submit(encode, out, job.dst, self.opt.quality, dec.alpha, dec.icc)
@@ -205,7 +206,7 @@ class _Pipeline:
         try:
             fut.result()
         except Exception as err:  # disk full, permissions...
-            self._fail(job, f"cannot write {job.dst}: {_first_line(err)}")
+            self._fail(job, f"cannot write {job.dst}: {first_line(err)}")
             return
         self.report.converted.append(job.dst)
         self.bar.advance(len(self.report.converted))
@@ -244,8 +245,3 @@ class _Progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

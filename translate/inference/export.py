@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from torch import nn
 
 from translate.inference import tiling
 from translate.errors import ConfigError, TranslateError
+from translate.files import atomic_write, first_line
 from translate.meta import ModelSpec
 from translate.inference.sources import Loaded, load_source, sidecar_path, translator_state
 
@@ -117,8 +116,7 @@ def _to_onnx(graph: nn.Module, args: tuple, axes: dict, inputs: list[str], outpu
                                             output_names=outputs, opset_version=opset, dynamic_shapes=shapes)
             return program.model_proto.SerializeToString(), "dynamo", notes
         except Exception as err:  # an op the dynamo path cannot handle: fall back
-            line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            notes.append(f"dynamo exporter failed ({line}); used the TorchScript exporter")
+            notes.append(f"dynamo exporter failed ({first_line(err)}); used the TorchScript exporter")
     buf = io.BytesIO()
     dyn = {name: dict(dims) for name, dims in axes.items()}
     first_out = next(iter(axes.values()))
@@ -169,7 +167,7 @@ def export_onnx(source: Any, path: str | Path, direction: str | None = None, *, 
     graph, args, axes, inputs = _graph(loaded, names)
     model, used, notes = _to_onnx(graph, args, axes, inputs, names, exporter, opset)
     model = _with_metadata(model, _sub_spec(loaded, names))
-    out = _atomic_write(Path(path), model)
+    out = atomic_write(Path(path), model)
     result = ExportResult([out], names, exporter=used, notes=notes)
     if check:
         result.parity = parity(loaded, names, out)
@@ -222,8 +220,8 @@ def export_safetensors(source: Any, path: str | Path, direction: str | None = No
     if path.suffix.lower() != ".safetensors":
         path = path.with_name(path.name + ".safetensors")
     text = spec.to_json(indent=2)
-    weights = _atomic_write(path, save(tensors, metadata={"translate": spec.to_json()}))
-    side = _atomic_write(sidecar_path(path), text.encode())
+    weights = atomic_write(path, save(tensors, metadata={"translate": spec.to_json()}))
+    side = atomic_write(sidecar_path(path), text.encode())
     return ExportResult([weights, side], names)
 
 
@@ -249,16 +247,3 @@ def demo_image(height: int, width: int) -> np.ndarray:
     disc = ((y - height / 2) ** 2 + (x - width / 3) ** 2) < (min(height, width) / 4) ** 2
     b = np.where(disc, 230.0, 40.0) + 25 * np.sin(x / 3.0)
     return np.clip(np.stack([r, g, b], -1), 0, 255).astype(np.uint8)
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -8,15 +8,14 @@ a crash or Ctrl-C never leaves a partial output behind.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from translate.data.images import IMAGE_EXTENSIONS, to_mode  # torch-free
+from translate.data.images import IMAGE_EXTENSIONS, to_mode  # noqa: F401 - re-exported; torch-free
+from translate.files import atomic_write, first_line
 
 FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
            ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM"}
@@ -65,7 +64,7 @@ def decode(path: Path, channels: int, max_pixels: int) -> Decoded:
     except UnidentifiedImageError:
         raise BadImage("not an image, or an unsupported image format") from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, MemoryError) as err:
-        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        text = first_line(err)
         kind = "truncated or corrupt" if "truncated" in text or isinstance(err, (OSError, SyntaxError, EOFError)) else "cannot decode"
         raise BadImage(f"{kind}: {text}") from None
     if arr.ndim == 2:
@@ -102,13 +101,4 @@ def encode(array: np.ndarray, path: Path, quality: int = 95, alpha: np.ndarray |
         options["quality"] = quality
     if icc and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
         options["icc_profile"] = icc
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            img.save(fh, format=fmt, **options)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda fh: img.save(fh, format=fmt, **options))

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from translate.errors import WeightsError
+from translate.files import first_line, load_torch
 from translate.meta import ModelSpec, TranslatorMeta, plugin_label
 
 CHECKPOINT_PREFIX = "translate.checkpoint/"  # engine.trainer.CKPT_FORMAT is "translate.checkpoint/1"
@@ -147,7 +148,7 @@ def _from_safetensors(path: Path, variant: str | None, plugins: Sequence[str]) -
             header = fh.metadata() or {}
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
-        raise WeightsError(f"cannot read safetensors file {path}: {str(err).splitlines()[0]}") from None
+        raise WeightsError(f"cannot read safetensors file {path}: {first_line(err)}") from None
     side = sidecar_path(path)
     if side.is_file():
         spec = ModelSpec.from_json(_read_capped(side), f"sidecar {side}")
@@ -257,7 +258,7 @@ def read_onnx_spec(path: Path) -> ModelSpec:
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as err:
-        raise WeightsError(f"cannot read ONNX file {path}: {str(err).splitlines()[0] if str(err) else err}") from None
+        raise WeightsError(f"cannot read ONNX file {path}: {first_line(err)}") from None
     props = {p.key: p.value for p in model.metadata_props}
     if "translate" not in props:
         raise WeightsError(f"{path} has no translate metadata: export it with `translate export MODEL --format onnx`")
@@ -289,13 +290,7 @@ def _read_run_config(run_dir: Path) -> dict[str, Any]:
 
 
 def _torch_load(path: Path) -> Any:
-    import torch
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # corrupt, truncated, pickled code, or not a torch file
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise WeightsError(f"cannot read {path} as weights (loading never runs code): {first}") from None
+    return load_torch(path, "weights")
 
 
 def _is_tensor(value: Any) -> bool:

@@ -17,9 +17,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from kornia.filters import gaussian_blur2d
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import Tensor, nn
 
+from translate.files import atomic_write
 from translate.nets import init_weights
 
 
@@ -133,11 +134,9 @@ def cached_classifier(
     x, y, x_test, y_test = make_data()
     net = train_classifier(x, y, num_classes)
     acc = accuracy(net, x_test, y_test)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     meta = {"in_channels": int(x.shape[1]), "real_accuracy": acc}
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp), metadata={"meta": json.dumps(meta)})
-    tmp.replace(path)  # atomic: concurrent runs never read half a file
+    tensors = {k: v.contiguous() for k, v in net.state_dict().items()}
+    atomic_write(path, save(tensors, metadata={"meta": json.dumps(meta)}))  # concurrent runs never read half a file
     return net, acc
 
 

@@ -22,6 +22,7 @@ import torch
 from translate.data.images import list_images, load_image
 from translate.data.sr import downscale, find_sr_images, modcrop, upscale
 from translate.errors import ConfigError, DataError
+from translate.files import atomic_write
 from translate.metrics.image import psnr_y, ssim_y
 
 
@@ -132,7 +133,4 @@ def default_report_path(model: str | Path) -> Path:
 
 
 def write_report(report: dict[str, Any], path: str | Path) -> Path:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    return out
+    return atomic_write(path, json.dumps(report, indent=2))

@@ -44,6 +44,7 @@ from translate.data import catalog as cat
 from translate.data.catalog.layout import VerifyReport, normalise, verify
 from translate.data.catalog.extract import Limits, safe_extract
 from translate.errors import DataError
+from translate.files import atomic_write
 
 LOCK_NAME = "translate-datasets.lock.json"
 CHUNK = 1 << 16
@@ -207,10 +208,7 @@ def _record(root: Path, url: str, name: str, archive: Path, size: int, sha: str)
         "sha256": sha,
         "recorded": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    path = lock_path(root)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"version": 1, "archives": archives}, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(lock_path(root), json.dumps({"version": 1, "archives": archives}, indent=2) + "\n")
 
 
 def _check_archive(archive: Path, entry: cat.Dataset, url: str, root: Path) -> tuple[str, bool]:
