@@ -23,7 +23,7 @@ from PIL import Image
 from translate.inference.convert import ConvertOptions, convert
 from translate.nets import build_net
 from translate.inference.backends import cpu_bf16_slowdown
-from translate.inference.translator import open_model
+from translate.inference.loading import open_model
 
 GFLOP_PER_IMAGE_256 = 99.1
 

@@ -28,11 +28,9 @@ def bench(phase: str, batch: int, size: int, steps: int, warmup: int, device: st
                       batch_size=batch, image_size=size)
     v = SRGAN(cfg)
     nets = {k: n.to(dev) for k, n in v.build(cfg).items()}
-    v.nets, v.device = nets, dev
-    betas = (cfg.beta1, cfg.beta2)
-    step = Step({k: torch.optim.Adam(n.parameters(), cfg.lr, betas) for k, n in nets.items()}, {})
-    if phase == "srgan":  # what optimizers() would load from a weights file, at random
-        v.content = PerceptualLoss(vgg19_features(cfg.vgg_layer), (-1.0, 1.0), cfg.vgg_rescale).to(dev)
+    step = Step(v.optimizers(nets, cfg), {}, device=dev)
+    if phase == "srgan":  # the auxiliary VGG loss auxiliary() would load from a weights file, at random
+        nets["vgg"] = PerceptualLoss(vgg19_features(cfg.vgg_layer), (-1.0, 1.0), cfg.vgg_rescale).to(dev).eval()
     k = cfg.scale
     data = {"lr": torch.rand(batch, 3, size // k, size // k, device=dev),
             "hr": torch.rand(batch, 3, size, size, device=dev) * 2 - 1}
@@ -42,7 +40,7 @@ def bench(phase: str, batch: int, size: int, steps: int, warmup: int, device: st
             torch.cuda.synchronize()
         t0 = time.perf_counter()
         with autocast(dev, dtype):
-            v.train_step(data, step)
+            v.train_step(nets, data, step)
         if dev.type == "cuda":
             torch.cuda.synchronize()
         if i >= warmup:

@@ -5,16 +5,8 @@ import sys
 
 import typer
 
+from translate.cli.app import app
 from translate.errors import TranslateError
-
-app = typer.Typer(
-    name="translate",
-    help="Image-to-image translation with GANs: train, convert folders, export, extend.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
 
 _registered = False
 
@@ -25,7 +17,7 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from translate.cli import convert, datasets, eval, plugins, train  # noqa: F401
+    from translate.cli import convert, datasets, eval, plugins, train  # noqa: F401 - they register
 
     app.add_typer(datasets.app, name="datasets")
 
@@ -37,3 +29,6 @@ def main(argv: list[str] | None = None) -> None:
     except TranslateError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
+
+
+__all__ = ["app", "main", "_register"]

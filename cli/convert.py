@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from translate.cli import app
+from translate.cli.app import app
 
 MODEL_HELP = "a run directory, checkpoint .pt, official CycleGAN .pth, .safetensors (+ .json sidecar) or .onnx"
 
@@ -33,7 +33,7 @@ def convert_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
 ) -> None:
     from translate.inference.convert import ConvertOptions, convert
-    from translate.inference.translator import open_model
+    from translate.inference.loading import open_model
 
     translator = open_model(model, variant, backend, device, precision, plugin).pick(direction)
     options = ConvertOptions(ext=ext, quality=quality, tile=tile, overlap=overlap, batch_size=batch_size,
@@ -67,7 +67,7 @@ def export_cmd(
 
     if fmt not in ("onnx", "safetensors"):
         raise ConfigError(f"unknown --format '{fmt}'; use onnx or safetensors")
-    loaded = E.as_loaded(model, variant, plugin)
+    loaded = E.as_model(model, variant, plugin)
     names = E.select(loaded, direction)
     if output is None:
         stem = Path(model.rstrip("/")).stem or "model"
@@ -101,7 +101,7 @@ def sample_cmd(
     backend: str = typer.Option("auto", "--backend", help="torch or onnx (auto: onnx for .onnx files)"),
 ) -> None:
     from translate.inference.sample import sample
-    from translate.inference.translator import open_model
+    from translate.inference.loading import open_model
 
     paths = sample(open_model(model, None, backend, device, "fp32", plugin), out, n, label, seed, separate, direction)
     typer.echo(f"wrote {paths[0]}" if len(paths) == 1 else f"wrote {len(paths)} images to {out}")

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from translate.cli import app
+from translate.cli.app import app
 
 plugins_app = typer.Typer(help="Installed plugins (entry points, files, TRANSLATE_PLUGIN_PATH).", no_args_is_help=True)
 variants_app = typer.Typer(help="GAN variants and their config fields.", no_args_is_help=True)

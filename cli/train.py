@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from translate.cli import app
+from translate.cli.app import app
 
 
 @app.command(

@@ -14,63 +14,66 @@ real batch, so y follows the data's class distribution.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from translate.errors import ConfigError
-from translate.losses import objective
+from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
 from translate.metrics.generative import cgan_scores
-from translate.noise import EVAL_SEED, FixedLatents, NoiseConfig, build_noise_net, generate, latents, noise_meta
-from translate.variant import Variant, option, register_variant
+from translate.variant import Nets, Row, option, register_variant
 
 
 @dataclass
 class CGANConfig(NoiseConfig):
-    num_classes: int = option(0, "number of classes (0 = one per class subfolder of the data)")
-    conditioning: str = option("concat", "how D sees y: concat (one-hot channels, the paper) or projection")
+    num_classes: int = option(0, "number of classes (0 = one per class subfolder of the data)", min=0)
+    conditioning: str = option("concat", "how D sees y: concat (one-hot channels, the paper) or projection",
+                               choices=("concat", "projection"))
 
 
 @register_variant
-class CGAN(Variant):
+class CGAN(NoiseVariant):
     name = "cgan"
     description = "Class-conditional GAN: y fed to G and D (Mirza & Osindero 2014), conditional DCGAN nets"
     config = CGANConfig
     data = "labelled"
-    ema_nets = ("G",)
     # The built-in demo (no --data): 10 classes of 32 px grey glyphs, 2,790 steps (a few minutes on 2 CPU cores).
     demo = {"image_size": 32, "load_size": 32, "channels": 1, "ngf": 16, "ndf": 16, "batch_size": 64, "epochs": 30}
 
-    def __init__(self, cfg: CGANConfig) -> None:
-        super().__init__(cfg)
-        self.adv = objective(cfg.adversarial)
-        self.fixed = FixedLatents(64, cfg.z_dim)
+    @classmethod
+    def settle(cls, cfg: CGANConfig, info: Mapping[str, Any]) -> CGANConfig:
+        """One class per class folder of the data (a num_classes given must agree)."""
+        names = info.get("class_names") or []
+        if not names:
+            return cfg
+        if cfg.num_classes not in (0, len(names)):
+            raise ConfigError(f"the data has {len(names)} classes but num_classes={cfg.num_classes}; "
+                              f"drop --set num_classes or set it to {len(names)}")
+        return dataclasses.replace(cfg, num_classes=len(names))
 
-    def build(self, cfg: CGANConfig) -> dict[str, nn.Module]:
+    def build(self, cfg: CGANConfig) -> dict[str, torch.nn.Module]:
         if cfg.num_classes < 1:
             raise ConfigError("cgan needs class labels: train on a folder with one subfolder per class, or --set num_classes")
-        k, size, c = cfg.num_classes, cfg.image_size, cfg.channels
-        G = build_noise_net(cfg.generator, cfg.init_std, z_dim=cfg.z_dim, out_channels=c, image_size=size,
-                            num_classes=k, width=cfg.ngf)
-        D = build_noise_net(cfg.discriminator, cfg.init_std, in_channels=c, image_size=size, num_classes=k,
-                            width=cfg.ndf, conditioning=cfg.conditioning)
-        return {"G": G, "D": D}
+        return super().build(cfg)
 
-    def optimizers(self, nets: dict[str, nn.Module], cfg: CGANConfig) -> dict[str, torch.optim.Optimizer]:
-        betas = (cfg.beta1, cfg.beta2)
-        return {k: torch.optim.Adam(nets[k].parameters(), cfg.lr, betas) for k in ("G", "D")}
+    def generator_options(self, cfg: CGANConfig) -> dict[str, Any]:
+        return {"num_classes": cfg.num_classes}
 
-    def train_step(self, batch: dict[str, Tensor], step: Any) -> dict[str, Tensor]:
-        G, D, adv = self.nets["G"], self.nets["D"], self.adv
+    def discriminator_options(self, cfg: CGANConfig) -> dict[str, Any]:
+        return {"num_classes": cfg.num_classes, "conditioning": cfg.conditioning}
+
+    def train_step(self, nets: Nets, batch: dict[str, Tensor], step: Any) -> dict[str, Tensor]:
+        G, D, adv = nets["G"], nets["D"], self.adv
         real, y = batch["image"], batch["label"]
-        fake = G(latents(real.shape[0], self.cfg.z_dim, device=real.device), y)
+        fake = G(self.z(real.shape[0], real.device), y)
 
         # D: maximise log D(x, y) + log(1 − D(G(z, y), y))
-        loss_d = adv.d_loss(D(real, y), D(fake.detach(), y))
-        loss_d = loss_d + adv.penalty(lambda x: D(x, y), real, fake)
+        loss_d = adv.d_loss(lambda x: D(x, y), real, fake)
         step.update("D", loss_d)
 
         # G: maximise log D(G(z, y), y)
@@ -79,36 +82,25 @@ class CGAN(Variant):
             step.update("G", loss_g)
         return {"G": loss_g, "D": loss_d}
 
-    def translators(self, nets: dict[str, nn.Module]) -> dict[str, nn.Module]:
-        return {"G": nets["G"]}
-
-    def translator_meta(self, name: str, net: nn.Module) -> dict[str, Any]:
-        return noise_meta(self.cfg, self.cfg.num_classes, self.value_range)
-
-    def sample_rows(self, batch: dict[str, Tensor]) -> list[Tensor]:
+    def sample_rows(self, nets: Nets, batch: dict[str, Tensor]) -> list[Row]:
         """Real images, then one row per class (up to 16): the same fixed z in every row."""
         real = batch["image"]
         n = real.shape[0]
         z = self.fixed.take(n, real.device)
-        rows = [real]
+        rows: list[Row] = [("real", real)]
         for label in range(min(self.cfg.num_classes, 16)):
-            rows.append(self.nets["G"](z, torch.full((n,), label, dtype=torch.long, device=real.device)))
+            y = torch.full((n,), label, dtype=torch.long, device=real.device)
+            rows.append((f"G(z, y={label})", nets["G"](z, y)))
         return rows
 
-    def evaluate(self, gt: dict[str, Any]) -> dict[str, float]:
+    def evaluate(self, nets: Nets, truth: dict[str, Any]) -> dict[str, float]:
         """Does an independent classifier see the requested class? Per label, and overall."""
-        classifier, real_accuracy = gt["classifier"]()
-        k = self.cfg.num_classes
+        classifier, real_accuracy = truth["classifier"]()
+        k, G = self.cfg.num_classes, nets["G"]
         per_class = math.ceil(self.cfg.eval_samples / k)
-        labels = torch.arange(k, device=self.device).repeat_interleave(per_class)
-        z = latents(labels.shape[0], self.cfg.z_dim, EVAL_SEED, self.device)
-        fake = generate(self.nets["G"], z, labels)
-        names = gt.get("class_names") or [str(i) for i in range(k)]
-        scores = cgan_scores(classifier, fake, labels.cpu(), gt["images"].cpu(), names)
+        labels = torch.arange(k, device=device_of(G)).repeat_interleave(per_class)
+        z = latents(labels.shape[0], self.cfg.z_dim, EVAL_SEED, device_of(G))
+        fake = generate(G, z, labels)
+        names = truth.get("class_names") or [str(i) for i in range(k)]
+        scores = cgan_scores(classifier, fake, labels.cpu(), truth["images"].cpu(), names)
         return {**scores, "classifier_real_accuracy": real_accuracy}
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.fixed.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.fixed.load_state_dict(state)

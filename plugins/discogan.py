@@ -21,41 +21,32 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from translate.losses import mse, objective
-from translate.metrics.image import psnr
-from translate.nets import build_net, init_weights
-from translate.variant import Variant, VariantConfig, option, register_variant
+from translate.families import TwoDomainConfig, TwoDomainVariant
+from translate.losses import mse
+from translate.variant import Nets, option, register_variant
 
 
 @dataclass
-class DiscoGANConfig(VariantConfig):
+class DiscoGANConfig(TwoDomainConfig):
     generator: str = option("discogan_generator", "generator architecture (64×64 encoder–decoder, Sigmoid output)")
     discriminator: str = option("discogan_discriminator", "discriminator architecture (returns logit + features)")
-    ngf: int = option(64, "generator filters in the first conv layer")
-    ndf: int = option(64, "discriminator filters in the first conv layer")
     adversarial: str = option("gan", "adversarial objective (gan = BCE, the paper's)")
-    lambda_gan: float = option(0.1, "weight of the GAN loss inside the adversarial term")
-    lambda_fm: float = option(0.9, "weight of the feature-matching loss inside the adversarial term")
-    recon_rate_start: float = option(0.01, "reconstruction rate r during the GAN curriculum")
-    recon_rate: float = option(0.5, "reconstruction rate r after the curriculum")
-    curriculum_steps: int = option(10_000, "iterations of the GAN curriculum (rate recon_rate_start)")
-    d_every: int = option(3, "the discriminators update on every d_every-th iteration, the generators on the others")
-    weight_decay: float = option(1e-5, "Adam weight decay (G and D)")
-    init_std: float = option(0.02, "std of the N(0, std) weight initialisation")
-    batch_size: int = option(64, "images per step (per process)")
-    lr: float = option(2e-4, "Adam learning rate")
-    lr_schedule: str = option("constant", "constant (the official code) or linear")
-    epochs: int = option(5000, "epochs (the official code's epoch_size; use --steps for shorter runs)")
-    image_size: int = option(64, "training size (64 for every experiment in the paper)")
-    load_size: int = option(64, "images are resized to this before the (here trivial) crop")
+    lambda_gan: float = option(0.1, "weight of the GAN loss inside the adversarial term", min=0)
+    lambda_fm: float = option(0.9, "weight of the feature-matching loss inside the adversarial term", min=0)
+    recon_rate_start: float = option(0.01, "reconstruction rate r during the GAN curriculum", min=0, max=1)
+    recon_rate: float = option(0.5, "reconstruction rate r after the curriculum", min=0, max=1)
+    curriculum_steps: int = option(10_000, "iterations of the GAN curriculum (rate recon_rate_start)", min=0)
+    d_every: int = option(3, "the discriminators update on every d_every-th iteration, the generators on the others",
+                          min=2)
+    weight_decay: float = option(1e-5, "Adam weight decay (G and D)", min=0)
+    batch_size: int = option(64, "images per step (per process)", min=1)
+    lr_schedule: str = option("constant", "constant (the official code) or linear", choices=("linear", "constant"))
+    epochs: int = option(5000, "epochs (the official code's epoch_size; use --steps for shorter runs)", min=0)
+    image_size: int = option(64, "training size (64 for every experiment in the paper)", min=1, max=16384)
+    load_size: int = option(64, "images are resized to this before the (here trivial) crop", min=1, max=16384)
     flip: bool = option(False, "random horizontal flips (the official code has none)")
-
-
-def to_unit(x: Tensor) -> Tensor:
-    """The data pipeline's [-1, 1] → DiscoGAN's [0, 1]."""
-    return (x + 1) * 0.5
 
 
 def feature_matching(real: list[Tensor], fake: list[Tensor]) -> Tensor:
@@ -67,13 +58,11 @@ def feature_matching(real: list[Tensor], fake: list[Tensor]) -> Tensor:
 
 
 @register_variant
-class DiscoGAN(Variant):
+class DiscoGAN(TwoDomainVariant):
     name = "discogan"
     description = "Unpaired translation with reconstruction + feature matching (Kim et al. 2017)"
     config = DiscoGANConfig
-    data = "unpaired"
     value_range = (0.0, 1.0)
-    ema_nets = ("G_AB", "G_BA")
     # The built-in demo (no --data): apples→oranges at 64 px, narrower nets, a short curriculum
     # (960 iterations, about 2.5 CPU-minutes; measured ground-truth PSNR A→B 12.7 / B→A 15.7 dB
     # against 9.5 dB for leaving the image unchanged).
@@ -81,27 +70,6 @@ class DiscoGAN(Variant):
         "ngf": 16, "ndf": 16, "batch_size": 16, "image_size": 64, "load_size": 64, "flip": True,
         "epochs": 80, "curriculum_steps": 480,
     }
-
-    def __init__(self, cfg: DiscoGANConfig) -> None:
-        super().__init__(cfg)
-        self.adv = objective(cfg.adversarial)
-
-    def build(self, cfg: DiscoGANConfig) -> dict[str, nn.Module]:
-        c = cfg.channels
-
-        def G() -> nn.Module:
-            return init_weights(build_net(cfg.generator, in_channels=c, out_channels=c, ngf=cfg.ngf), cfg.init_std)
-
-        def D() -> nn.Module:
-            return init_weights(build_net(cfg.discriminator, in_channels=c, ndf=cfg.ndf), cfg.init_std)
-
-        return {"G_AB": G(), "G_BA": G(), "D_A": D(), "D_B": D()}
-
-    def optimizers(self, nets: dict[str, nn.Module], cfg: DiscoGANConfig) -> dict[str, torch.optim.Optimizer]:
-        kw = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2), "weight_decay": cfg.weight_decay}
-        g_params = [*nets["G_AB"].parameters(), *nets["G_BA"].parameters()]
-        d_params = [*nets["D_A"].parameters(), *nets["D_B"].parameters()]
-        return {"G": torch.optim.Adam(g_params, **kw), "D": torch.optim.Adam(d_params, **kw)}
 
     def is_d_iteration(self, index: int) -> bool:
         """Iterations 0, d_every, 2·d_every, ... update the discriminators."""
@@ -112,34 +80,32 @@ class DiscoGAN(Variant):
         cfg = self.cfg
         return cfg.recon_rate_start if index < cfg.curriculum_steps else cfg.recon_rate
 
-    def train_step(self, batch: dict[str, Tensor], step: Any) -> dict[str, Tensor]:
-        a, b = to_unit(batch["A"]), to_unit(batch["B"])
+    def train_step(self, nets: Nets, batch: dict[str, Tensor], step: Any) -> dict[str, Tensor]:
+        a, b = self.from_data(batch["A"]), self.from_data(batch["B"])
         if self.is_d_iteration(step.index):
-            return self._update_d(a, b, step)
-        return self._update_g(a, b, step)
+            return self._update_d(nets, a, b, step)
+        return self._update_g(nets, a, b, step)
 
-    def _update_d(self, a: Tensor, b: Tensor, step: Any) -> dict[str, Tensor]:
+    def _update_d(self, nets: Nets, a: Tensor, b: Tensor, step: Any) -> dict[str, Tensor]:
         """D_A, D_B: real vs. generated, each term weighted 0.5."""
-        G_AB, G_BA, D_A, D_B = (self.nets[k] for k in ("G_AB", "G_BA", "D_A", "D_B"))
         with torch.no_grad():
-            fake_B, fake_A = G_AB(a), G_BA(b)
-        adv = self.adv
-        loss_D_A = 0.5 * adv.d_real(D_A(a)[0]) + 0.5 * adv.d_fake(D_A(fake_A)[0])
-        loss_D_B = 0.5 * adv.d_real(D_B(b)[0]) + 0.5 * adv.d_fake(D_B(fake_B)[0])
+            fake_B, fake_A = nets["G_AB"](a), nets["G_BA"](b)
+        loss_D_A = self.adv.d_loss(nets["D_A"], a, fake_A, weight=0.5)
+        loss_D_B = self.adv.d_loss(nets["D_B"], b, fake_B, weight=0.5)
         step.update("D", loss_D_A + loss_D_B)
         return {"D_A": loss_D_A, "D_B": loss_D_B}
 
-    def _update_g(self, a: Tensor, b: Tensor, step: Any) -> dict[str, Tensor]:
+    def _update_g(self, nets: Nets, a: Tensor, b: Tensor, step: Any) -> dict[str, Tensor]:
         """G_AB, G_BA: fool the other domain's D, match its features, reconstruct the input."""
         cfg, adv, r = self.cfg, self.adv, self.rate(step.index)
-        G_AB, G_BA, D_A, D_B = (self.nets[k] for k in ("G_AB", "G_BA", "D_A", "D_B"))
+        G_AB, G_BA, D_A, D_B = nets["G_AB"], nets["G_BA"], nets["D_A"], nets["D_B"]
         with step.frozen(D_A, D_B):
             fake_B, fake_A = G_AB(a), G_BA(b)
             recon_A, recon_B = mse(G_BA(fake_B), a), mse(G_AB(fake_A), b)
-            logit_fake_B, feats_fake_B = D_B(fake_B)
-            logit_fake_A, feats_fake_A = D_A(fake_A)
-            _, feats_real_B = D_B(b)
-            _, feats_real_A = D_A(a)
+            logit_fake_B, feats_fake_B = D_B(fake_B, features=True)
+            logit_fake_A, feats_fake_A = D_A(fake_A, features=True)
+            _, feats_real_B = D_B(b, features=True)
+            _, feats_real_A = D_A(a, features=True)
             gan_B, gan_A = adv.g(logit_fake_B), adv.g(logit_fake_A)
             fm_B, fm_A = feature_matching(feats_real_B, feats_fake_B), feature_matching(feats_real_A, feats_fake_A)
             total_A = (cfg.lambda_gan * gan_B + cfg.lambda_fm * fm_B) * (1 - r) + r * recon_A  # A → B → A
@@ -148,23 +114,4 @@ class DiscoGAN(Variant):
         return {
             "G": total_A + total_B, "G_gan": gan_A + gan_B, "fm": fm_A + fm_B,
             "recon": recon_A + recon_B, "rate": torch.tensor(r),
-        }
-
-    def translators(self, nets: dict[str, nn.Module]) -> dict[str, nn.Module]:
-        return {"AtoB": nets["G_AB"], "BtoA": nets["G_BA"]}
-
-    def sample_rows(self, batch: dict[str, Tensor]) -> list[Tensor]:
-        G_AB, G_BA = self.nets["G_AB"], self.nets["G_BA"]
-        a, b = to_unit(batch["A"]), to_unit(batch["B"])
-        fake_B, fake_A = G_AB(a), G_BA(b)
-        return [a, fake_B, G_BA(fake_B), b, fake_A, G_AB(fake_A)]
-
-    def evaluate(self, gt: dict[str, Tensor]) -> dict[str, float]:
-        """Ground-truth PSNR where the answer is known (the demo), next to doing nothing."""
-        a, b = to_unit(gt["A"]), to_unit(gt["B"])
-        unit = self.value_range
-        return {
-            "psnr_AtoB": psnr(self.nets["G_AB"](a), b, unit).item(),
-            "psnr_BtoA": psnr(self.nets["G_BA"](b), a, unit).item(),
-            "psnr_identity": psnr(a, b, unit).item(),
         }

@@ -15,52 +15,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from translate.losses import objective
+from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
 from translate.metrics.generative import gan_scores
-from translate.noise import EVAL_SEED, FixedLatents, NoiseConfig, build_noise_net, generate, latents, noise_meta
-from translate.variant import Variant, register_variant
+from translate.variant import Nets, Row, register_variant
 
 
 @dataclass
 class GANConfig(NoiseConfig):
-    """The DCGAN recipe (see translate.noise.NoiseConfig for every field)."""
+    """The DCGAN recipe (see translate.families.NoiseConfig for every field)."""
 
 
 @register_variant
-class GAN(Variant):
+class GAN(NoiseVariant):
     name = "gan"
     description = "Unconditional image GAN: non-saturating BCE, DCGAN nets (Goodfellow 2014; Radford 2015)"
     config = GANConfig
     data = "single"
-    ema_nets = ("G",)
     # The built-in demo (no --data): 32 px grey glyphs, narrow nets, 2,790 steps (a few minutes on 2 CPU cores).
     demo = {"image_size": 32, "load_size": 32, "channels": 1, "ngf": 32, "ndf": 16, "batch_size": 64, "epochs": 30}
 
-    def __init__(self, cfg: GANConfig) -> None:
-        super().__init__(cfg)
-        self.adv = objective(cfg.adversarial)
-        self.fixed = FixedLatents(64, cfg.z_dim)
-
-    def build(self, cfg: GANConfig) -> dict[str, nn.Module]:
-        size, c = cfg.image_size, cfg.channels
-        G = build_noise_net(cfg.generator, cfg.init_std, z_dim=cfg.z_dim, out_channels=c, image_size=size, width=cfg.ngf)
-        D = build_noise_net(cfg.discriminator, cfg.init_std, in_channels=c, image_size=size, width=cfg.ndf)
-        return {"G": G, "D": D}
-
-    def optimizers(self, nets: dict[str, nn.Module], cfg: GANConfig) -> dict[str, torch.optim.Optimizer]:
-        betas = (cfg.beta1, cfg.beta2)
-        return {k: torch.optim.Adam(nets[k].parameters(), cfg.lr, betas) for k in ("G", "D")}
-
-    def train_step(self, batch: dict[str, Tensor], step: Any) -> dict[str, Tensor]:
-        G, D, adv = self.nets["G"], self.nets["D"], self.adv
+    def train_step(self, nets: Nets, batch: dict[str, Tensor], step: Any) -> dict[str, Tensor]:
+        G, D, adv = nets["G"], nets["D"], self.adv
         real = batch["image"]
-        fake = G(latents(real.shape[0], self.cfg.z_dim, device=real.device))
+        fake = G(self.z(real.shape[0], real.device))
 
         # D: maximise log D(x) + log(1 − D(G(z)))
-        loss_d = adv.d_loss(D(real), D(fake.detach())) + adv.penalty(D, real, fake)
+        loss_d = adv.d_loss(D, real, fake)
         step.update("D", loss_d)
 
         # G: maximise log D(G(z)) (non-saturating)
@@ -69,28 +51,17 @@ class GAN(Variant):
             step.update("G", loss_g)
         return {"G": loss_g, "D": loss_d}
 
-    def translators(self, nets: dict[str, nn.Module]) -> dict[str, nn.Module]:
-        return {"G": nets["G"]}
-
-    def translator_meta(self, name: str, net: nn.Module) -> dict[str, Any]:
-        return noise_meta(self.cfg, 0, self.value_range)
-
-    def sample_rows(self, batch: dict[str, Tensor]) -> list[Tensor]:
+    def sample_rows(self, nets: Nets, batch: dict[str, Tensor]) -> list[Row]:
         """Real images, then four rows from the run's fixed z (the same z at every step)."""
         real = batch["image"]
         n = real.shape[0]
-        z = self.fixed.take(4 * n, real.device)
-        return [real, *self.nets["G"](z).split(n)]
+        fakes = nets["G"](self.fixed.take(4 * n, real.device)).split(n)
+        return [("real", real), *((f"G(z) {i + 1}", f) for i, f in enumerate(fakes))]
 
-    def evaluate(self, gt: dict[str, Any]) -> dict[str, float]:
+    def evaluate(self, nets: Nets, truth: dict[str, Any]) -> dict[str, float]:
         """Mode coverage and Fréchet distance, judged by a classifier trained on real data only."""
-        classifier, real_accuracy = gt["classifier"]()
-        fake = generate(self.nets["G"], latents(self.cfg.eval_samples, self.cfg.z_dim, EVAL_SEED, self.device))
-        scores = gan_scores(classifier, fake, gt["images"].cpu(), classifier.head.out_features)
+        classifier, real_accuracy = truth["classifier"]()
+        G = nets["G"]
+        fake = generate(G, latents(self.cfg.eval_samples, self.cfg.z_dim, EVAL_SEED, device_of(G)))
+        scores = gan_scores(classifier, fake, truth["images"].cpu(), classifier.head.out_features)
         return {**scores, "classifier_real_accuracy": real_accuracy}
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.fixed.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.fixed.load_state_dict(state)

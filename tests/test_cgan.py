@@ -76,7 +76,7 @@ def test_defaults_are_the_recipe_and_need_classes():
 def test_train_step_conditions_both_players_on_the_batch_labels():
     cfg = dataclasses.replace(CGANConfig(), image_size=8, ngf=4, ndf=4, z_dim=6, channels=1, num_classes=3)
     v = CGAN(cfg)
-    v.nets = nets = v.build(cfg)
+    nets = v.build(cfg)
     G, D = nets["G"], nets["D"]
     real, y = torch.rand(4, 1, 8, 8) * 2 - 1, torch.tensor([0, 1, 2, 1])
     torch.manual_seed(5)
@@ -85,7 +85,7 @@ def test_train_step_conditions_both_players_on_the_batch_labels():
         fake = G(z, y)
         d_ref = F.softplus(-D(real, y)).mean() + F.softplus(D(fake, y)).mean()
     torch.manual_seed(5)
-    out = v.train_step({"image": real, "label": y}, Step(v.optimizers(nets, cfg), {}))
+    out = v.train_step(nets, {"image": real, "label": y}, Step(v.optimizers(nets, cfg), {}))
     assert torch.allclose(out["D"], d_ref, atol=1e-5)
     with torch.no_grad():
         assert torch.allclose(out["G"], F.softplus(-D(fake, y)).mean(), atol=1e-5)
@@ -95,26 +95,26 @@ def test_lsgan_option():
     cfg = dataclasses.replace(CGANConfig(), image_size=8, ngf=4, ndf=4, z_dim=6, channels=1, num_classes=2,
                               adversarial="lsgan")
     v = CGAN(cfg)
-    v.nets = nets = v.build(cfg)
+    nets = v.build(cfg)
     real, y = torch.rand(2, 1, 8, 8), torch.tensor([0, 1])
     torch.manual_seed(0)
     with torch.no_grad():
         fake = nets["G"](torch.randn(2, 6), y)
         d_ref = (nets["D"](real, y) - 1).pow(2).mean() + nets["D"](fake, y).pow(2).mean()
     torch.manual_seed(0)
-    out = v.train_step({"image": real, "label": y}, Step(v.optimizers(nets, cfg), {}))
+    out = v.train_step(nets, {"image": real, "label": y}, Step(v.optimizers(nets, cfg), {}))
     assert torch.allclose(out["D"], d_ref, atol=1e-5)
 
 
 def test_sample_rows_one_row_per_class_same_z():
     cfg = dataclasses.replace(CGANConfig(), image_size=8, ngf=4, ndf=4, z_dim=6, channels=1, num_classes=3)
     v = CGAN(cfg)
-    v.nets = v.build(cfg)
-    v.nets["G"].eval()
-    rows = v.sample_rows({"image": torch.zeros(2, 1, 8, 8), "label": torch.zeros(2, dtype=torch.long)})
-    assert len(rows) == 1 + 3
+    nets = v.build(cfg)
+    nets["G"].eval()
+    rows = v.sample_rows(nets, {"image": torch.zeros(2, 1, 8, 8), "label": torch.zeros(2, dtype=torch.long)})
+    assert [label for label, _ in rows] == ["real", "G(z, y=0)", "G(z, y=1)", "G(z, y=2)"]
     z = v.fixed.z[:2]
-    assert torch.equal(rows[3], v.nets["G"](z, torch.full((2,), 2)))
+    assert torch.equal(rows[3][1], nets["G"](z, torch.full((2,), 2)))
 
 
 class PerfectJudge(nn.Module):
@@ -141,9 +141,9 @@ def test_evaluate_scores_requested_labels():
         def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return (y.clamp(max=1).float() / 10).view(-1, 1, 1, 1).expand(-1, 1, 8, 8)
 
-    v.nets = {"G": Oracle()}
+    nets = {"G": Oracle()}
     real = torch.cat([torch.full((10, 1, 8, 8), c / 10) for c in range(3)])
-    scores = v.evaluate({"images": real, "classifier": lambda: (PerfectJudge(3), 1.0), "class_names": ["a", "b", "c"]})
+    scores = v.evaluate(nets, {"images": real, "classifier": lambda: (PerfectJudge(3), 1.0), "class_names": ["a", "b", "c"]})
     assert scores["label_accuracy/a"] == 1.0 and scores["label_accuracy/b"] == 1.0 and scores["label_accuracy/c"] == 0.0
     assert abs(scores["label_accuracy"] - 2 / 3) < 1e-9 and scores["label_accuracy_min"] == 0.0
 
@@ -179,7 +179,6 @@ def test_cli_train_sample_by_label_and_export(tmp_path: Path, cli):
 def test_demo_preset_builds_small_nets():
     from translate import config as C
 
-    cfg = C.apply(CGAN.config(), CGAN.demo)
-    cfg.num_classes = 10  # the labelled demo fills this in
+    cfg = CGAN.settle(C.apply(CGAN.config(), CGAN.demo), {"class_names": [str(i) for i in range(10)]})
     nets = CGAN(cfg).build(cfg)
     assert sum(count_params(n) for n in nets.values()) < 1_000_000

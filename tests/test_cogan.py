@@ -111,7 +111,7 @@ def test_defaults_are_the_official_recipe():
 def test_train_step_sums_the_two_gan_games():
     cfg = dataclasses.replace(CoGANConfig(), ngf=4, ndf=2, z_dim=8)
     v = CoGAN(cfg)
-    v.nets = nets = v.build(cfg)
+    nets = v.build(cfg)
     G, D = nets["G"], nets["D"]
     a, b = torch.rand(3, 1, 28, 28) * 2 - 1, torch.rand(3, 1, 28, 28) * 2 - 1  # data arrive in [-1, 1]
     torch.manual_seed(1)
@@ -123,7 +123,7 @@ def test_train_step_sums_the_two_gan_games():
         d1 = F.softplus(-r1).mean() + F.softplus(g1).mean()
         d2 = F.softplus(-r2).mean() + F.softplus(g2).mean()
     torch.manual_seed(1)
-    out = v.train_step({"A": a, "B": b}, Step(v.optimizers(nets, cfg), {}))
+    out = v.train_step(nets, {"A": a, "B": b}, Step(v.optimizers(nets, cfg), {}))
     assert torch.allclose(out["D1"], d1, atol=1e-5) and torch.allclose(out["D2"], d2, atol=1e-5)
     with torch.no_grad():
         n1, n2 = D(f1, f2)
@@ -150,8 +150,8 @@ def test_evaluate_prefers_true_pairs():
             m = x.flatten(1).mean(1, keepdim=True)
             return torch.cat([-m, m], 1)
 
-    v.nets = {"G": Inverter()}
-    scores = v.evaluate({"classifier": lambda: (Bright(), 1.0), "mapping": "invert"})
+    nets = {"G": Inverter()}
+    scores = v.evaluate(nets, {"classifier": lambda: (Bright(), 1.0), "mapping": "invert"})
     assert scores["pair_psnr"] == pytest.approx(100.0)  # exact: mse clamped at 1e-10
     assert scores["unpaired_psnr"] < 30 and scores["pair_psnr_gain"] > 50
     assert scores["pair_class_agreement"] == 1.0 and scores["unpaired_class_agreement"] < 1.0

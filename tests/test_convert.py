@@ -15,7 +15,8 @@ from translate.errors import DataError
 from translate.inference.export import demo_image, export_onnx
 from translate.nets import build_net
 from translate.inference.backends import TorchRunner
-from translate.inference.translator import Translator, load
+from translate.inference.loading import load
+from translate.inference.translator import Translator
 
 META = {"input": "image", "in_channels": 3, "out_channels": 3, "in_range": [-1.0, 1.0], "out_range": [-1.0, 1.0],
         "size_multiple": 4, "scale": 1}

@@ -33,10 +33,15 @@ from translate import train as T
 from translate.data import open_data
 from translate.engine import Trainer
 from translate.engine import checkpoint as ckpt
+from translate.rundir import RunDir
 from translate.engine import distributed as D
 from translate.variant import VARIANTS
 
-SETS = [*TINY_CYCLEGAN, "pool_size=50", "num_workers=0", "log_every=1", "sample_every=0"]
+# The L1 cycle/identity terms are off: their gradient is a sign, which the last-bit differences
+# between batch-1-per-rank and batch-2 convolutions flip here and there (measured: 1e-4 apart
+# after 3 steps with them, 3e-7 without); the LSGAN terms still train every net through DDP.
+SETS = [*TINY_CYCLEGAN, "pool_size=50", "num_workers=0", "log_every=1", "sample_every=0", "lambda_cycle=0",
+        "lambda_identity=0"]
 PLUGIN = """
 import torch
 from translate.plugins.cyclegan import CycleGAN
@@ -99,10 +104,10 @@ def test_two_processes_equal_one_process_at_the_same_global_batch(ddp_run, data,
     run, stdout = ddp_run
     assert "replicas_identical: True" in stdout and "world_size: 2" in stdout  # bit-identical ranks
     assert stdout.count("training cyclegan_sgd") == 1  # rank 0 alone prints
-    two = ckpt.load_checkpoint(ckpt.latest(run / "checkpoints"))
+    two = ckpt.load_checkpoint(RunDir(run).latest_checkpoint())
     plan = _single(data, tmp_path)
     T.run(plan)
-    one = ckpt.load_checkpoint(ckpt.latest(plan.run_dir / "checkpoints"))
+    one = ckpt.load_checkpoint(RunDir(plan.run_dir).latest_checkpoint())
     assert two["progress"] == one["progress"] == {"step": 3, "epoch": 0, "batch_in_epoch": 3}
     torch.manual_seed(0)  # the run's seed: its initial weights, to see how far training moved them
     init = plan.variant(plan.model).build(plan.model)
@@ -128,7 +133,7 @@ def test_two_processes_equal_one_process_at_the_same_global_batch(ddp_run, data,
 
 def test_a_two_process_run_resumes_in_one_process(ddp_run, tmp_path):
     run = shutil.copytree(ddp_run[0], tmp_path / "two")
-    saved = ckpt.load_checkpoint(ckpt.latest(run / "checkpoints"))
+    saved = ckpt.load_checkpoint(RunDir(run).latest_checkpoint())
     plan = _single(None, tmp_path, steps=5, resume=run)
     bundle = open_data("unpaired", plan.data, plan.model)
     trainer = Trainer(plan.variant, plan.model, plan.engine, bundle, plan.run_dir, resume_from=plan.resume)
@@ -139,7 +144,7 @@ def test_a_two_process_run_resumes_in_one_process(ddp_run, tmp_path):
     assert len(trainer.variant.pool_A.images) == 3  # rank 0's pool
     summary = trainer.fit()
     assert summary["steps"] == 5 and not summary["interrupted"] and "world_size" not in summary
-    final = ckpt.load_checkpoint(ckpt.latest(run / "checkpoints"))
+    final = ckpt.load_checkpoint(RunDir(run).latest_checkpoint())
     assert final["progress"] == {"step": 5, "epoch": 0, "batch_in_epoch": 8} and "ranks" not in final
 
 
@@ -197,8 +202,8 @@ def test_sigterm_saves_and_stops_like_ctrl_c(data, tmp_path, monkeypatch):
 
     original = CycleGAN.train_step
 
-    def step_then_terminate(self, batch, step):
-        out = original(self, batch, step)
+    def step_then_terminate(self, nets, batch, step):
+        out = original(self, nets, batch, step)
         if step.index == 1:
             os.kill(os.getpid(), signal.SIGTERM)
         return out
@@ -209,5 +214,5 @@ def test_sigterm_saves_and_stops_like_ctrl_c(data, tmp_path, monkeypatch):
     before = signal.getsignal(signal.SIGTERM)
     summary = T.run(plan)
     assert summary["interrupted"] and summary["steps"] == 2
-    assert ckpt.load_checkpoint(ckpt.latest(plan.run_dir / "checkpoints"))["progress"]["step"] == 2
+    assert ckpt.load_checkpoint(RunDir(plan.run_dir).latest_checkpoint())["progress"]["step"] == 2
     assert signal.getsignal(signal.SIGTERM) is before

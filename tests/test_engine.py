@@ -12,7 +12,8 @@ from conftest import TINY_CYCLEGAN
 from translate import config as C
 from translate import train as T
 from translate.engine import checkpoint as ckpt
-from translate.engine.schedule import lr_factor
+from translate.rundir import RunDir
+from translate.schedules import lr_factor
 
 SETS = [*TINY_CYCLEGAN, "epochs=1", "decay_epochs=2", "num_workers=0", "sample_every=2", "log_every=1"]
 
@@ -25,7 +26,7 @@ def _plan(data, tmp_path, name, steps, resume=None, extra=()):
 
 
 def _final_state(run_dir):
-    return ckpt.load_checkpoint(ckpt.latest(run_dir / "checkpoints"))
+    return ckpt.load_checkpoint(RunDir(run_dir).latest_checkpoint())
 
 
 def test_resume_is_bit_identical(unpaired_dir, tmp_path):
@@ -65,14 +66,15 @@ def test_run_directory_contents(unpaired_dir, tmp_path):
     assert samples == ["step_00000002.png", "step_00000004.png", "step_00000005.png"]
     assert "samples/step_00000005.png" in (run / "index.html").read_text()
     assert list((run / "tb").glob("events.out.tfevents.*"))
-    assert [c.name for c in ckpt.checkpoints(run / "checkpoints")] == ["step_00000005.pt"]
+    assert [c.name for c in RunDir(run).checkpoints()] == ["step_00000005.pt"]
 
 
 def test_keep_last_and_atomic_write(tmp_path):
-    folder = tmp_path / "ck"
+    run = RunDir(tmp_path)
+    folder = run.checkpoints_dir
     for step in range(1, 6):
-        ckpt.save_checkpoint({"step": step}, folder, step, keep_last=2)
-    assert [p.name for p in ckpt.checkpoints(folder)] == ["step_00000004.pt", "step_00000005.pt"]
+        ckpt.save_checkpoint({"step": step}, run, step, keep_last=2)
+    assert [p.name for p in run.checkpoints()] == ["step_00000004.pt", "step_00000005.pt"]
     assert not list(folder.glob(".*tmp"))  # no temp files left behind
 
     class Boom:
@@ -89,8 +91,8 @@ def test_ctrl_c_saves_and_resumes(unpaired_dir, tmp_path, monkeypatch):
 
     original = CycleGAN.train_step
 
-    def step_then_interrupt(self, batch, step):
-        out = original(self, batch, step)
+    def step_then_interrupt(self, nets, batch, step):
+        out = original(self, nets, batch, step)
         if step.index == 1:  # during the 2nd step, as a user pressing Ctrl-C would
             os.kill(os.getpid(), signal.SIGINT)
         return out

@@ -18,7 +18,7 @@ from translate.errors import TranslateError
 from translate.inference.export import export_onnx, export_safetensors
 from translate.nets import build_net
 from translate.inference.sample import sample
-from translate.inference.translator import load, open_model
+from translate.inference.loading import load, open_model
 
 PAIR_PLUGIN = '''
 """A tiny class-conditional generator pair sharing its trunk (CoGAN-like), for export tests."""
@@ -269,7 +269,7 @@ class Block:
 sys.meta_path.insert(0, Block())
 from translate.inference.convert import ConvertOptions, convert
 from translate.inference.sample import sample
-from translate.inference.translator import load, open_model
+from translate.inference.loading import load, open_model
 
 image_onnx, pair_onnx, src, out = sys.argv[1:]
 report = convert(load(image_onnx), src, out + "/converted", ConvertOptions(progress=False))

@@ -85,7 +85,7 @@ def test_defaults_are_the_recipe():
 def test_train_step_is_the_non_saturating_bce_game():
     cfg = dataclasses.replace(GANConfig(), image_size=16, ngf=4, ndf=4, z_dim=8, channels=1)
     v = GAN(cfg)
-    v.nets = nets = v.build(cfg)
+    nets = v.build(cfg)
     G, D = nets["G"], nets["D"]
     real = torch.rand(4, 1, 16, 16) * 2 - 1
     torch.manual_seed(3)
@@ -95,7 +95,7 @@ def test_train_step_is_the_non_saturating_bce_game():
         d_ref = -F.logsigmoid(D(real)).mean() - torch.log1p(-torch.sigmoid(D(fake))).mean()
     g_before = [p.clone() for p in G.parameters()]
     torch.manual_seed(3)  # the step draws the same z
-    out = v.train_step({"image": real}, Step(v.optimizers(nets, cfg), {}))
+    out = v.train_step(nets, {"image": real}, Step(v.optimizers(nets, cfg), {}))
     assert torch.allclose(out["D"], d_ref, atol=1e-5)
     with torch.no_grad():  # G's loss is taken against the D that was just updated
         g_ref = -F.logsigmoid(D(fake)).mean()
@@ -110,12 +110,12 @@ def test_fixed_z_survives_state_round_trip_and_sample_rows():
     b.fixed.z = torch.zeros_like(b.fixed.z)
     b.load_state_dict(a.state_dict())
     assert torch.equal(a.fixed.z, b.fixed.z)
-    a.nets = a.build(cfg)
-    for net in a.nets.values():
+    nets = a.build(cfg)
+    for net in nets.values():
         net.eval()
-    rows = a.sample_rows({"image": torch.zeros(3, 1, 16, 16)})
-    assert len(rows) == 5 and all(r.shape == (3, 1, 16, 16) for r in rows)
-    assert torch.equal(rows[1], a.nets["G"](a.fixed.z[:3]))  # the same z every time
+    rows = a.sample_rows(nets, {"image": torch.zeros(3, 1, 16, 16)})
+    assert len(rows) == 5 and all(r.shape == (3, 1, 16, 16) for _, r in rows) and rows[0][0] == "real"
+    assert torch.equal(rows[1][1], nets["G"](a.fixed.z[:3]))  # the same z every time
 
 
 class StubJudge(nn.Module):
@@ -135,11 +135,11 @@ class StubJudge(nn.Module):
 def test_evaluate_reports_mode_coverage_and_frechet_distance():
     cfg = dataclasses.replace(GANConfig(), image_size=8, ngf=2, ndf=2, z_dim=4, channels=1, eval_samples=40)
     v = GAN(cfg)
-    v.nets = v.build(cfg)
-    for net in v.nets.values():
+    nets = v.build(cfg)
+    for net in nets.values():
         net.eval()
     real = torch.cat([torch.full((50, 1, 8, 8), -0.5), torch.full((50, 1, 8, 8), 0.5)])[torch.randperm(100)]
-    scores = v.evaluate({"images": real, "classifier": lambda: (StubJudge(), 0.97)})
+    scores = v.evaluate(nets, {"images": real, "classifier": lambda: (StubJudge(), 0.97)})
     assert scores["classifier_real_accuracy"] == 0.97
     assert math.isclose(scores["class_share_min"] + scores["class_share_max"], 1.0)
     assert scores["fd"] > scores["fd_real_baseline"] >= 0

@@ -56,7 +56,10 @@ def test_demo_bundles():
     assert single.source == "demo" and len(single.train) == 20 and single.in_memory
     assert set(single.ground_truth) >= {"images", "labels", "classifier", "class_names"}
     labelled = open_data("labelled", None, c, demo_size=20, eval_size=10)
-    assert labelled.info["class_names"] == CLASS_NAMES and c.num_classes == 10
+    assert labelled.info["class_names"] == CLASS_NAMES and c.num_classes == 0  # the data never edits the config
+    from translate.plugins.cgan import CGAN, CGANConfig
+
+    assert CGAN.settle(CGANConfig(), labelled.info).num_classes == 10  # the variant settles it from the info
     two = open_data("two_folders", None, cfg(image_size=28, channels=1), demo_size=10, eval_size=10)
     assert two.ground_truth["mapping"] == "invert" and set(two.train[(0, 1)]) == {"A", "B"}
 
@@ -88,7 +91,7 @@ def test_labelled_classes_from_sorted_folder_names(tmp_path: Path):
     (root / ".hidden").mkdir()
     c = cfg(channels=1, num_classes=0)
     bundle = open_data("labelled", root, c)
-    assert bundle.info["class_names"] == ["0", "10", "7"] and c.num_classes == 3
+    assert bundle.info["class_names"] == ["0", "10", "7"] and c.num_classes == 0
     labels = sorted(bundle.train[(i, i)]["label"].item() for i in range(len(bundle.train)))
     assert labels == [0, 1, 1, 2, 2, 2]
     assert bundle.train[(0, 0)]["image"].shape == (1, 16, 16)  # grayscale stays one channel

@@ -37,8 +37,8 @@ PLUGIN = textwrap.dedent('''
             return {{"G": build_net("tiny_{tag}_net")}}
         def optimizers(self, nets, cfg):
             return {{"G": torch.optim.SGD(nets["G"].parameters(), lr=0.1)}}
-        def train_step(self, batch, step):
-            loss = (self.nets["G"](batch["A"]) - batch["B"]).pow(2).mean() * self.cfg.scale
+        def train_step(self, nets, batch, step):
+            loss = (nets["G"](batch["A"]) - batch["B"]).pow(2).mean() * self.cfg.scale
             step.update("G", loss)
             return {{"mse": loss}}
         def translators(self, nets):

@@ -14,6 +14,7 @@ from translate import train as T
 from translate.data import open_data
 from translate.engine import Trainer
 from translate.engine import checkpoint as ckpt
+from translate.rundir import RunDir
 from translate.engine.compile import Compiled
 from translate.device import autocast, resolve_channels_last, resolve_precision
 from translate.engine.step import Step
@@ -84,15 +85,15 @@ def test_bf16_cyclegan_step_keeps_losses_pool_and_weights_in_fp32():
     torch.manual_seed(0)
     cfg = CycleGANConfig(generator="resnet", ngf=4, ndf=4, pool_size=4)
     v = CycleGAN(cfg)
-    v.nets = {k: n.to(memory_format=torch.channels_last) for k, n in v.build(cfg).items()}
-    step = Step(v.optimizers(v.nets, cfg), {})
+    nets = {k: n.to(memory_format=torch.channels_last) for k, n in v.build(cfg).items()}
+    step = Step(v.optimizers(nets, cfg), {})
     batch = {k: (torch.rand(2, 3, 32, 32) * 2 - 1).contiguous(memory_format=torch.channels_last) for k in "AB"}
     with autocast(CPU, torch.bfloat16):
-        assert v.nets["G_AB"](batch["A"]).dtype is torch.bfloat16  # autocast is on
-        out = v.train_step(batch, step)
+        assert nets["G_AB"](batch["A"]).dtype is torch.bfloat16  # autocast is on
+        out = v.train_step(nets, batch, step)
     assert all(t.dtype is torch.float32 and torch.isfinite(t) for t in out.values())
     assert len(v.pool_A.images) == 2 and all(im.dtype is torch.float32 for im in v.pool_A.images + v.pool_B.images)
-    assert all(p.dtype is torch.float32 for n in v.nets.values() for p in n.parameters())
+    assert all(p.dtype is torch.float32 for n in nets.values() for p in n.parameters())
 
 
 def test_channels_last_auto_follows_the_measurements():
@@ -152,7 +153,7 @@ def test_training_with_compile_falls_back_and_matches_eager(unpaired_dir, tmp_pa
             warnings.simplefilter("always")
             T.run(p)
         assert any("running it eagerly" in str(w.message) for w in caught) == bool(extra)
-        finals.append(ckpt.load_checkpoint(ckpt.latest(p.run_dir / "checkpoints")))
+        finals.append(ckpt.load_checkpoint(RunDir(p.run_dir).latest_checkpoint()))
     a, b = finals
     assert set(a["nets"]["G_AB"]) == set(b["nets"]["G_AB"])  # checkpoint keys without wrappers
     for net in a["nets"]:
@@ -167,7 +168,7 @@ def test_persistent_loader_workers_give_the_same_run(unpaired_dir, tmp_path):
         sets = C.parse_sets([*TINY_CYCLEGAN, f"num_workers={workers}", "steps=3"])
         p = T.plan("cyclegan", data=str(unpaired_dir), name=f"w{workers}", sets=sets, runs_dir=tmp_path / "runs")
         T.run(p)
-        finals.append(ckpt.load_checkpoint(ckpt.latest(p.run_dir / "checkpoints")))
+        finals.append(ckpt.load_checkpoint(RunDir(p.run_dir).latest_checkpoint()))
     a, b = finals
     assert a["progress"] == b["progress"] == {"step": 3, "epoch": 1, "batch_in_epoch": 1}
     for net in a["nets"]:
@@ -182,7 +183,7 @@ def test_engine_fp16_path_runs_with_a_scaler_per_optimizer(unpaired_dir, tmp_pat
     p = T.plan("cyclegan", data=str(unpaired_dir), name="h", sets=sets, runs_dir=tmp_path / "runs")
     summary = T.run(p)
     assert all(torch.isfinite(torch.tensor(v)) for k, v in summary.items() if k.startswith("loss/"))
-    state = ckpt.load_checkpoint(ckpt.latest(p.run_dir / "checkpoints"))
+    state = ckpt.load_checkpoint(RunDir(p.run_dir).latest_checkpoint())
     assert set(state["scalers"]) == {"G", "D"} and state["scalers"]["G"]["scale"] > 0
     assert all(t.dtype is torch.float32 for t in state["nets"]["G_AB"].values())
     resumed = T.plan(resume=str(p.run_dir), sets=C.parse_sets(["steps=3"]))

@@ -133,36 +133,38 @@ def test_perceptual_loss_normalises_rescales_and_stays_frozen():
     assert pred.grad is not None and all(p.grad is None for p in net.parameters())
 
 
-def _tiny(phase: str = "srresnet", **kw) -> tuple[SRGAN, Step, dict[str, torch.Tensor]]:
+def _tiny(phase: str = "srresnet", **kw) -> tuple[SRGAN, dict, Step, dict[str, torch.Tensor]]:
+    """The variant, its nets + auxiliary modules (as the engine hands them), a Step, a batch."""
     torch.manual_seed(0)
     cfg = SRGANConfig(phase=phase, nf=8, n_blocks=1, ndf=4, image_size=16, batch_size=2, **kw)
     v = SRGAN(cfg)
-    v.nets = v.build(cfg)
-    step = Step(v.optimizers(v.nets, cfg), {})
+    nets = {**v.build(cfg), **v.auxiliary(cfg)}
+    step = Step(v.optimizers(nets, cfg), {})
     batch = {"lr": torch.rand(2, 3, 4, 4), "hr": torch.rand(2, 3, 16, 16) * 2 - 1}
-    return v, step, batch
+    return v, nets, step, batch
 
 
 def test_srresnet_phase_is_pixel_mse_and_needs_no_vgg(no_vgg_cache):
-    v, step, batch = _tiny("srresnet")
-    assert set(v.nets) == {"G"} and v.content is None
+    v, nets, step, batch = _tiny("srresnet")
+    assert set(nets) == {"G"} and v.auxiliary(v.cfg) == {}
     with torch.no_grad():
-        expected = F.mse_loss(v.nets["G"](batch["lr"]), batch["hr"])
-    out = v.train_step(batch, step)
+        expected = F.mse_loss(nets["G"](batch["lr"]), batch["hr"])
+    out = v.train_step(nets, batch, step)
     assert set(out) == {"mse"} and step.updated == {"G"}
     assert torch.allclose(out["mse"], expected, atol=1e-6)
 
 
 def test_srgan_phase_losses(monkeypatch):
     monkeypatch.setattr(srgan_module, "load_vgg19", lambda layer, weights: standin_features())
-    v, step, batch = _tiny("srresnet+srgan", pretrain_epochs=0)
-    G, D = v.nets["G"], v.nets["D"]
+    v, nets, step, batch = _tiny("srresnet+srgan", pretrain_epochs=0)
+    G, D = nets["G"], nets["D"]
+    assert isinstance(nets["vgg"], PerceptualLoss)  # the frozen content loss, an auxiliary module
     with torch.no_grad():
         sr = G(batch["lr"])
         content = PerceptualLoss(standin_features(), (-1.0, 1.0), 1 / 12.75)(sr, batch["hr"])
         adv = F.binary_cross_entropy_with_logits(D(sr), torch.ones(2, 1))
     d_before = [p.clone() for p in D.parameters()]
-    out = v.train_step(batch, step)
+    out = v.train_step(nets, batch, step)
     assert step.updated == {"G", "D"}
     assert torch.allclose(out["content"], content, atol=1e-6) and torch.allclose(out["adv"], adv, atol=1e-5)
     assert any(not torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
@@ -172,31 +174,34 @@ def test_srgan_phase_losses(monkeypatch):
 
 def test_phase_switch_and_lr_drop(monkeypatch):
     monkeypatch.setattr(srgan_module, "load_vgg19", lambda layer, weights: standin_features())
-    v, step, batch = _tiny("srresnet+srgan", pretrain_epochs=2, epochs=5, lr_drop_epochs=2)
+    v, nets, step, batch = _tiny("srresnet+srgan", pretrain_epochs=2, epochs=5, lr_drop_epochs=2)
     assert [v.in_gan_phase(e) for e in range(5)] == [False, False, True, True, True]
-    assert [v.lr_multiplier(e) for e in range(5)] == [1, 1, 1, 0.1, 0.1]
+    assert [v.lr_lambda(v.cfg)(e) for e in range(5)] == [1, 1, 1, 0.1, 0.1]  # the engine applies it per epoch
     step.epoch = 1
-    assert set(v.train_step(batch, step)) == {"mse"}
+    assert set(v.train_step(nets, batch, step)) == {"mse"}
     step.epoch = 3
-    assert "content" in v.train_step(batch, step)
-    assert all(g["lr"] == pytest.approx(1e-5) for o in step.optimizers.values() for g in o.param_groups)
+    assert "content" in v.train_step(nets, batch, step)
     alone = SRGAN(SRGANConfig(phase="srresnet", epochs=5, lr_drop_epochs=2))
-    assert [alone.lr_multiplier(e) for e in range(5)] == [1] * 5
+    assert [alone.lr_lambda(alone.cfg)(e) for e in range(5)] == [1] * 5
+    gan_only = SRGAN(SRGANConfig(phase="srgan", init_from="x", epochs=5, lr_drop_epochs=2))
+    assert [gan_only.lr_lambda(gan_only.cfg)(e) for e in range(5)] == [1, 1, 1, 0.1, 0.1]
 
 
 def test_config_errors(no_vgg_cache):
-    with pytest.raises(ConfigError, match="unknown phase"):
-        SRGAN(SRGANConfig(phase="esrgan"))
-    with pytest.raises(ConfigError, match="pretrained"):
-        SRGAN(SRGANConfig(phase="srgan"))
+    from translate import config as C
+
+    with pytest.raises(ConfigError, match="phase.*srresnet\\+srgan, srresnet, srgan"):
+        C.apply(SRGANConfig(), {"phase": "esrgan"})
+    with pytest.raises(ConfigError, match="init_from"):
+        SRGAN.validate(SRGANConfig(phase="srgan"))
     with pytest.raises(ConfigError, match="multiple of scale"):
-        SRGAN(SRGANConfig(image_size=90))
+        SRGAN.validate(SRGANConfig(image_size=90))
     cfg = SRGANConfig(nf=8, n_blocks=1, ndf=4, image_size=16)
     v = SRGAN(cfg)
     with pytest.raises(WeightsError, match="vgg19-dcbb9e9d.pth"):  # the default phase needs VGG19: said at once
-        v.optimizers(v.build(cfg), cfg)
+        v.auxiliary(cfg)
     meta = v.translator_meta("SR", v.build(cfg)["G"])
-    assert (meta["in_range"], meta["out_range"], meta["scale"], meta["size_multiple"]) == ([0.0, 1.0], [-1.0, 1.0], 4, 1)
+    assert (meta.in_range, meta.out_range, meta.scale, meta.size_multiple) == ((0.0, 1.0), (-1.0, 1.0), 4, 1)
 
 
 TINY = ["nf=8", "n_blocks=1", "ndf=4", "image_size=16", "batch_size=2", "epoch_size=4", "progress=false",

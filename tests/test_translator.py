@@ -18,7 +18,8 @@ from translate.errors import TranslateError, WeightsError
 from translate.inference.export import export_onnx, export_safetensors
 from translate.nets import build_net
 from translate.inference.backends import TorchRunner
-from translate.inference.translator import Translator, load, open_model
+from translate.inference.loading import load, open_model
+from translate.inference.translator import Translator
 
 from conftest import TINY_CYCLEGAN, write_images
 

@@ -12,7 +12,7 @@ __all__ = ["load"]
 
 def __getattr__(name: str) -> Any:
     if name == "load":
-        from translate.inference.translator import load
+        from translate.inference.loading import load
 
         return load
     raise AttributeError(f"module 'translate' has no attribute {name!r}")

@@ -72,15 +72,47 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
 
 
 def apply(obj: D, values: dict[str, Any]) -> D:
-    """Return a copy of dataclass `obj` with `values` set (coerced, validated)."""
+    """Return a copy of dataclass `obj` with `values` set (coerced, range-checked)."""
     hints = typing.get_type_hints(type(obj))
     known = fields_of(type(obj))
     changes = {}
     for key, value in values.items():
         if key not in known:
-            raise ConfigError(f"unknown config key '{key}'; valid keys: {', '.join(sorted(known))}")
-        changes[key] = coerce(value, hints[key], key)
+            raise ConfigError(f"unknown config key '{key}'; valid keys: {', '.join(sorted(known))}{did_you_mean(key, known)}")
+        changes[key] = check(key, coerce(value, hints[key], key), known[key])
     return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+
+
+def check(key: str, value: Any, f: dataclasses.Field) -> Any:
+    """`value` if it is within what the field declares (`option(..., min=, max=, above=,
+    choices=, multiple_of=)`), else a one-line ConfigError naming the key, the value and the range."""
+    meta = f.metadata
+    if value is None:
+        return value
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        shown = ", ".join(str(c) for c in choices)
+        raise ConfigError(f"config key '{key}': {value!r} is not one of {shown}{did_you_mean(str(value), [str(c) for c in choices])}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"config key '{key}': {value!r} is not a finite number")
+        if "min" in meta and value < meta["min"]:
+            raise ConfigError(f"config key '{key}': {value!r} is too small: must be ≥ {meta['min']}")
+        if "above" in meta and value <= meta["above"]:
+            raise ConfigError(f"config key '{key}': {value!r} is too small: must be > {meta['above']}")
+        if "max" in meta and value > meta["max"]:
+            raise ConfigError(f"config key '{key}': {value!r} is too large: must be ≤ {meta['max']}")
+        if meta.get("multiple_of") and value % meta["multiple_of"]:
+            raise ConfigError(f"config key '{key}': {value!r} must be a multiple of {meta['multiple_of']}")
+    return value
+
+
+def did_you_mean(word: str, options: Any) -> str:
+    """"; did you mean 'x'?" for a near miss among `options`, else ""."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def parse_sets(pairs: list[str]) -> dict[str, str]:
@@ -106,7 +138,7 @@ def split_sections(flat: dict[str, Any], engine_cls: type, model_cls: type) -> t
             mod[bare] = value
         else:
             valid = sorted(set(e_keys) | set(m_keys))
-            raise ConfigError(f"unknown config key '{key}'; valid keys: {', '.join(valid)}")
+            raise ConfigError(f"unknown config key '{key}'; valid keys: {', '.join(valid)}{did_you_mean(bare, valid)}")
     return eng, mod
 
 

@@ -1,9 +1,15 @@
 """Adversarial objectives, registered by name, and small loss helpers.
 
-An objective turns discriminator outputs (logits, no sigmoid) into the two players'
-losses. The terms are kept separate (`d_real`, `d_fake`, `g`) so a variant can weight
-them as its paper does (CycleGAN halves the D loss, for instance). All math runs in
-fp32 whatever the autocast precision.
+An objective turns discriminator outputs (logits, no sigmoid) into the two players' losses:
+
+    loss_d = adv.d_loss(D, real, fake)      # D's loss on real and fake inputs, its regulariser included
+    loss_g = adv.g(D(fake))                 # G's loss on D's logits for its fakes
+
+`d_loss` calls D itself, so an objective with a regulariser (WGAN-GP's gradient penalty) adds
+it wherever any variant trains a discriminator: a variant cannot forget it. `weight` scales
+the two adversarial terms (CycleGAN halves D's loss), not the regulariser, whose own weight is
+the objective's. The terms stay available (`d_real`, `d_fake`) for variants that need them
+apart. All math runs in fp32 whatever the autocast precision.
 """
 from __future__ import annotations
 
@@ -15,9 +21,11 @@ from torch import Tensor, nn
 
 from translate.registry import Registry
 
+Discriminator = Callable[[Tensor], Tensor]  # images -> logits (a net, or a lambda adding a condition)
+
 
 class Objective:
-    """Base: D minimises d_real(D(x)) + d_fake(D(G(z))); G minimises g(D(G(z)))."""
+    """Base: D minimises d_real(D(x)) + d_fake(D(G(z))) (+ penalty); G minimises g(D(G(z)))."""
 
     name = ""
     has_penalty = False
@@ -31,11 +39,15 @@ class Objective:
     def g(self, logits: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-        return self.d_real(real_logits) + self.d_fake(fake_logits)
+    def d_loss(self, D: Discriminator, real: Tensor, fake: Tensor, weight: float = 1.0) -> Tensor:
+        """D's loss: `weight`·(d_real(D(real)) + d_fake(D(fake))) + the objective's regulariser.
+        `fake` is detached here: the discriminator's loss never reaches the generator."""
+        fake = fake.detach()
+        loss = weight * (self.d_real(D(real)) + self.d_fake(D(fake)))
+        return loss + self.penalty(D, real, fake)
 
-    def penalty(self, disc: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
-        """Extra D regulariser (the WGAN-GP gradient penalty); zero for the others."""
+    def penalty(self, D: Discriminator, real: Tensor, fake: Tensor) -> Tensor:
+        """D's regulariser (the WGAN-GP gradient penalty); zero for the others."""
         return real.new_zeros((), dtype=torch.float32)
 
 
@@ -106,11 +118,11 @@ class WassersteinGP(Objective):
     def g(self, logits: Tensor) -> Tensor:
         return -logits.float().mean()
 
-    def penalty(self, disc: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
-        return self.gp_weight * gradient_penalty(disc, real, fake)
+    def penalty(self, D: Discriminator, real: Tensor, fake: Tensor) -> Tensor:
+        return self.gp_weight * gradient_penalty(D, real, fake)
 
 
-def gradient_penalty(disc: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+def gradient_penalty(disc: Discriminator, real: Tensor, fake: Tensor) -> Tensor:
     """E[(||∇D(x̂)||₂ − 1)²] with x̂ uniformly between real and fake samples."""
     real, fake = real.detach(), fake.detach()
     eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)

@@ -5,14 +5,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from translate import config as C
 from translate import discovery
 from translate.data import open_data
-from translate.engine import EngineConfig, Trainer
-from translate.engine.checkpoint import latest
+from translate.engine.config import EngineConfig
 from translate.errors import ConfigError, TranslateError
+from translate.rundir import RunDir
 
 
 @dataclass
@@ -45,19 +43,18 @@ def plan(
         run_dir = Path(resume)
         if run_dir.is_file():  # a checkpoint file inside runs/<name>/checkpoints/
             resume_path, run_dir = run_dir, run_dir.parent.parent
-        saved = run_dir / "config.yaml"
-        if not saved.is_file():
+        run = RunDir(run_dir)
+        saved = run.config_path
+        if not run.exists():
             raise TranslateError(f"cannot resume {resume}: no config.yaml there (is it a run directory?)")
-        meta = yaml.safe_load(saved.read_text()) or {}
-        if not isinstance(meta, dict):
-            raise TranslateError(f"cannot resume {resume}: its config.yaml is not a mapping")
+        meta = run.read_config()
         if variant is None:  # the run's variant by name: its plugin is never imported from the run's files
             cls = discovery.model_variant(meta.get("variant"), meta.get("plugin") or meta.get("plugin_file"),
                                           f"run {run_dir}")
         data = data or meta.get("data")
         data_b = data_b or meta.get("data_b")
         flat.update(C.read_file(saved))
-        resume_path = resume_path or latest(run_dir / "checkpoints")
+        resume_path = resume_path or run.latest_checkpoint()
         if resume_path is None:
             raise TranslateError(f"cannot resume {run_dir}: it has no checkpoint yet")
     if config_file:
@@ -81,6 +78,7 @@ def plan(
         model = C.apply(model, cls.demo)
     model = C.apply(model, model_values)
     engine = C.apply(EngineConfig(), eng_values)
+    cls.validate(model)
     if resume is None:
         run_dir = _new_run_dir(Path(runs_dir), name, cls.name, data)
     return RunPlan(cls, model, engine, data, data_b, run_dir, resume_path)
@@ -89,7 +87,7 @@ def plan(
 def _new_run_dir(runs: Path, name: str | None, variant: str, data: str | None) -> Path:
     if name:
         run_dir = runs / name
-        if latest(run_dir / "checkpoints") is not None:
+        if RunDir(run_dir).latest_checkpoint() is not None:
             raise TranslateError(f"run {run_dir} already exists: continue it with --resume {run_dir}, or pick another --name")
         return run_dir
     base = f"{variant}-{'demo' if data is None else Path(str(data)).name or 'data'}"
@@ -104,7 +102,10 @@ def run(p: RunPlan, data_options: dict[str, Any] | None = None) -> dict[str, Any
     options = dict(data_options or {})
     if p.data_b is not None:
         options["data_b"] = p.data_b
+    from translate.engine.trainer import Trainer
+
     bundle = open_data(p.variant.data, p.data, p.model, **options)
+    p.model = p.variant.settle(p.model, bundle.info)  # what the data decides (class count), before build
     trainer = Trainer(p.variant, p.model, p.engine, bundle, p.run_dir, resume_from=p.resume)
     plugin = discovery.variant_plugin(p.variant.name)  # a hint for whoever opens the run; never imported
     trainer.run.write_config({

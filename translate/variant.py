@@ -1,46 +1,76 @@
-"""The Variant interface: a GAN variant is the paper's math and nothing else.
+"""The Variant contract: a GAN variant is the paper's math and nothing else.
 
-A variant declares its networks (`build`), its optimizers (`optimizers`), one training
-step (`train_step`) and the generators a user keeps (`translators`). Devices, precision,
-stepping, schedules, EMA, checkpoints, logging and samples belong to the engine.
+A variant declares its networks (`build`), its optimizers (`optimizers`), one training step
+(`train_step`) and the generators a user keeps (`translators`, with `translator_meta`). The
+engine hands it the nets — it never keeps them — and does everything else: devices,
+precision, DDP, stepping (`step.update`), schedules, EMA, checkpoints and resume,
+start-from-weights (`init_from`), logging, samples and evaluation.
+
+Optional hooks, each with a default that fits most variants:
+
+    validate(cfg)            cross-key checks of the recipe (classmethod; before any work)
+    settle(cfg, info)        config derived from the data (e.g. the class count), before build
+    auxiliary(cfg)           frozen training-only modules (a VGG loss): placed on the device by the
+                             engine, kept out of checkpoints, handed to train_step with the nets
+    lr_lambda(cfg)           the LR schedule: a factor per epoch (or one per optimizer name)
+    sample_rows(nets, b)     named rows of the sample grids (default: from the translators)
+    evaluate(nets, truth)    figures on held-out data with known answers (default: from the translators)
+    state_dict()/load_state_dict()   training state that is not a net or optimizer (image pools)
+
+Translators named `XtoY` (e.g. AtoB, BtoA) over batches with X and Y keys get the sample rows
+`real X, X→Y, X→Y→X` and the ground-truth PSNR of X→Y for free.
 """
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from translate.meta import TranslatorMeta
 from translate.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from translate.engine.step import Step
 
+Nets = Mapping[str, nn.Module]  # what the engine hands a variant: its nets (+ auxiliary modules), read-only
+Row = tuple[str, Tensor]  # a labelled row of a sample grid: ("A→B", [N, C, H, W])
+
 
 def option(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - mirrors argparse
-    """A config field with a help text (shown by `translate variants show`)."""
+    """A config field with a help text (shown by `translate variants show`).
+
+    Range checks, declared next to the field, run before any work starts (one line on error):
+    `min`/`max` (inclusive), `above` (exclusive lower bound), `choices`, `multiple_of`.
+    """
+    checks = {k: kw.pop(k) for k in ("min", "max", "above", "choices", "multiple_of") if k in kw}
+    meta = {"help": help, **checks}
     if isinstance(default, (list, dict, tuple)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kw)
-    return field(default=default, metadata={"help": help}, **kw)
+        return field(default_factory=lambda: type(default)(default), metadata=meta, **kw)
+    return field(default=default, metadata=meta, **kw)
 
 
 @dataclass
 class VariantConfig:
     """Fields every variant has; a variant's config subclasses this with the paper's defaults."""
 
-    batch_size: int = option(1, "images per step (per process)")
-    lr: float = option(2e-4, "Adam learning rate")
-    beta1: float = option(0.5, "Adam beta1")
-    beta2: float = option(0.999, "Adam beta2")
-    epochs: int = option(100, "epochs at the initial learning rate")
-    decay_epochs: int = option(0, "further epochs with the learning rate decaying linearly to 0")
-    lr_schedule: str = option("linear", "linear (constant, then linear decay over decay_epochs) or constant")
-    image_size: int = option(256, "training crop size (pixels per side)")
-    load_size: int = option(256, "images are resized to this before the random crop")
-    channels: int = option(3, "image channels (3 = RGB, 1 = grayscale)")
+    batch_size: int = option(1, "images per step (per process)", min=1)
+    lr: float = option(2e-4, "Adam learning rate", above=0)
+    beta1: float = option(0.5, "Adam beta1", min=0, max=0.999999)
+    beta2: float = option(0.999, "Adam beta2", min=0, max=0.999999)
+    epochs: int = option(100, "epochs at the initial learning rate", min=0)
+    decay_epochs: int = option(0, "further epochs with the learning rate decaying linearly to 0", min=0)
+    lr_schedule: str = option("linear", "linear (constant, then linear decay over decay_epochs) or constant",
+                              choices=("linear", "constant"))
+    image_size: int = option(256, "training crop size (pixels per side)", min=1, max=16384)
+    load_size: int = option(256, "images are resized to this before the random crop", min=0, max=16384)
+    channels: int = option(3, "image channels (3 = RGB, 1 = grayscale)", choices=(1, 3))
     flip: bool = option(True, "random horizontal flips")
+    init_from: str = option("", "fresh runs start from these weights (ignored on resume): a run dir, checkpoint, "
+                                ".safetensors or generator .pth; NAME=PATH,... picks nets or translators")
 
 
 class Variant:
@@ -52,52 +82,85 @@ class Variant:
     demo: ClassVar[dict[str, Any]] = {}  # config overrides for the built-in demo data
     ema_nets: ClassVar[tuple[str, ...]] = ()  # nets the engine may keep an EMA copy of
     description: ClassVar[str] = ""
+    value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)  # the nets' image range (data arrive in [-1, 1])
 
     def __init__(self, cfg: VariantConfig) -> None:
         self.cfg = cfg
-        self.nets: dict[str, nn.Module] = {}
-        self.device = torch.device("cpu")
 
-    # --- the paper ---------------------------------------------------------------
+    # --- the paper ---------------------------------------------------------------------------
     def build(self, cfg: VariantConfig) -> dict[str, nn.Module]:
+        """The networks, by name, freshly initialised (inference rebuilds translators from here)."""
         raise NotImplementedError
 
-    def optimizers(self, nets: dict[str, nn.Module], cfg: VariantConfig) -> dict[str, torch.optim.Optimizer]:
+    def optimizers(self, nets: Nets, cfg: VariantConfig) -> dict[str, torch.optim.Optimizer]:
+        """The optimizers, by name (`step.update(name, loss)` steps one)."""
         raise NotImplementedError
 
-    def train_step(self, batch: Any, step: Step) -> dict[str, Tensor]:
+    def train_step(self, nets: Nets, batch: Any, step: Step) -> dict[str, Tensor]:
+        """One training step on `batch`; returns the losses to log, by name."""
         raise NotImplementedError
 
-    def translators(self, nets: dict[str, nn.Module]) -> dict[str, nn.Module]:
+    def translators(self, nets: Nets) -> dict[str, nn.Module]:
         """The networks a user keeps for inference, by direction/name ("AtoB", "G"...)."""
         return {}
 
-    def translator_meta(self, name: str, net: nn.Module) -> dict[str, Any]:
-        """What inference needs to run `translators()[name]` without the training code.
-
-        Image-to-image: {"input": "image", "in_channels", "out_channels", "in_range",
-        "out_range", "size_multiple", "scale"}. Noise-driven generators override this with
-        {"input": "noise", "z_dim", "num_classes", "out_channels", "out_range", ...}.
-        """
+    def translator_meta(self, name: str, net: nn.Module) -> TranslatorMeta:
+        """What inference needs to run `translators()[name]` without the training code."""
         c = self.cfg.channels
-        return {
-            "input": "image",
-            "in_channels": getattr(net, "in_channels", c),
-            "out_channels": getattr(net, "out_channels", c),
-            "in_range": list(self.value_range),
-            "out_range": list(self.value_range),
-            "size_multiple": int(getattr(net, "size_multiple", 1)),
-            "scale": int(getattr(net, "scale", 1)),
-        }
+        return TranslatorMeta.image(
+            in_channels=getattr(net, "in_channels", c), out_channels=getattr(net, "out_channels", c),
+            in_range=self.value_range, out_range=self.value_range,
+            size_multiple=int(getattr(net, "size_multiple", 1)), scale=int(getattr(net, "scale", 1)),
+        )
 
-    # --- optional hooks ------------------------------------------------------------
-    def sample_rows(self, batch: Any) -> list[Tensor]:
-        """Rows of images (each [N, C, H, W] in the variant's value range) for sample grids."""
-        return []
+    # --- optional hooks ------------------------------------------------------------------------
+    @classmethod
+    def validate(cls, cfg: VariantConfig) -> None:
+        """Raise ConfigError for combinations of values the recipe cannot train (one line)."""
 
-    def evaluate(self, eval_set: Any) -> dict[str, float]:
-        """Quality figures on held-out data (e.g. ground-truth PSNR on the demo)."""
+    @classmethod
+    def settle(cls, cfg: VariantConfig, info: Mapping[str, Any]) -> VariantConfig:
+        """The config with what the data decides filled in (e.g. the class count); never mutates `cfg`."""
+        return cfg
+
+    def auxiliary(self, cfg: VariantConfig) -> dict[str, nn.Module]:
+        """Frozen modules the training step needs (loss networks); not checkpointed, not at inference."""
         return {}
+
+    def lr_lambda(self, cfg: VariantConfig) -> Callable[[int], float] | dict[str, Callable[[int], float]]:
+        """The learning-rate factor as a function of the epoch (or one such function per optimizer)."""
+        from translate.schedules import from_config
+
+        return from_config(cfg)
+
+    def sample_rows(self, nets: Nets, batch: Any) -> list[Row]:
+        """Labelled rows of images for sample grids, in this variant's value range."""
+        rows: list[Row] = []
+        translators = self.translators(nets)
+        for name, src, dst in _directions(translators, batch):
+            x = self.from_data(batch[src])
+            y = translators[name](x)
+            rows += [(f"real {src}", x), (f"{src}→{dst}", y)]
+            back = translators.get(f"{dst}to{src}")
+            if back is not None:
+                rows.append((f"{src}→{dst}→{src}", back(y)))
+        return rows
+
+    def evaluate(self, nets: Nets, truth: Any) -> dict[str, float]:
+        """Ground-truth PSNR of every X→Y translator where the truth holds X and Y (the demos),
+        next to `psnr_identity`: the score of leaving A unchanged, the do-nothing baseline."""
+        from translate.metrics.image import psnr
+
+        if not isinstance(truth, Mapping):
+            return {}
+        translators = self.translators(nets)
+        scores = {}
+        for name, src, dst in _directions(translators, truth):
+            out = translators[name](self.from_data(truth[src]))
+            scores[f"psnr_{name}"] = psnr(out, self.from_data(truth[dst]), self.value_range).item()
+        if scores and "A" in truth and "B" in truth:
+            scores["psnr_identity"] = psnr(self.from_data(truth["A"]), self.from_data(truth["B"]), self.value_range).item()
+        return scores
 
     def state_dict(self) -> dict[str, Any]:
         """Training state that is not a net/optimizer (image pools, counters)."""
@@ -106,7 +169,25 @@ class Variant:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         return None
 
-    value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
+    # --- helpers -------------------------------------------------------------------------------
+    def from_data(self, x: Tensor) -> Tensor:
+        """Images from the data pipeline ([-1, 1]) in this variant's value range."""
+        lo, hi = self.value_range
+        if (lo, hi) == (-1.0, 1.0):
+            return x
+        return (x + 1) / 2 * (hi - lo) + lo
+
+
+def _directions(translators: Mapping[str, Any], batch: Any) -> list[tuple[str, str, str]]:
+    """(name, X, Y) of the translators named XtoY whose X and Y the batch holds."""
+    if not isinstance(batch, Mapping):
+        return []
+    out = []
+    for name in translators:
+        src, sep, dst = name.partition("to")
+        if sep and src in batch and dst in batch:
+            out.append((name, src, dst))
+    return out
 
 
 VARIANTS: Registry[type[Variant]] = Registry("variant")

@@ -2,92 +2,52 @@
 
 Variants name the kind they train on (`Variant.data`); plugins can register new kinds
 with ``@register_data_kind("name")`` on a function ``(data, cfg, **options) -> DataBundle``.
+The data never changes the config: what it decides (class names) goes into `DataBundle.info`,
+and the variant's `settle(cfg, info)` turns it into config before the nets are built.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from translate.data.bundle import DataBundle, resolve_path
 from translate.registry import Registry
-
-if TYPE_CHECKING:  # keep `translate.data.images` importable without torch (ONNX-only convert)
-    from torch.utils.data import Dataset
-
-
-@dataclass
-class DataBundle:
-    train: Dataset
-    preview: Dataset  # fixed items for sample grids
-    source: str  # "demo" or the resolved folder
-    ground_truth: Any = None  # held-out data with known answers (the demos), for `evaluate`
-    in_memory: bool = False  # no file I/O: DataLoader workers would only add overhead
-    info: dict[str, Any] = field(default_factory=dict)  # e.g. class names, kept in checkpoints
-
 
 DATA_KINDS: Registry[Any] = Registry("dataset kind")
 register_data_kind = DATA_KINDS.register
-
-
-def resolve_path(value: str | Path) -> Path:
-    """A folder path, or the name of a fetched catalog dataset."""
-    try:
-        from translate.data.catalog import resolve_data
-    except ImportError:  # catalog not available: plain paths only
-        return Path(value)
-    return resolve_data(str(value))
 
 
 def open_data(kind: str, data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
     return DATA_KINDS.get(kind)(data, cfg, **options)
 
 
-@register_data_kind("unpaired")
-def _unpaired(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
-    if data is None:
-        from translate.data.demos.apples import DemoUnpaired, ground_truth_pairs
-
-        return DataBundle(
-            train=DemoUnpaired(cfg, n=options.get("demo_size", 200)),
-            preview=DemoUnpaired(cfg, n=8, train=False),
-            source="demo",
-            ground_truth=ground_truth_pairs(cfg),
-            in_memory=True,
-        )
-    from translate.data.unpaired import open_unpaired
-
-    root = resolve_path(data)
-    train, preview = open_unpaired(root, cfg)
-    return DataBundle(train=train, preview=preview, source=str(root))
+def _call(target: str, *args: Any, **kwargs: Any) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
 
-@register_data_kind("sr")
-def _sr(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
-    """Super-resolution: HR photos (LR by bicubic downscaling) or hr/ + lr/ pairs; no data: the demo."""
-    from translate.data.sr import open_sr
+def _builtin(kind: str, demo: str, folder: str, doc: str) -> None:
+    """A kind whose demo and folder readers live in their own modules (imported when used)."""
 
-    return open_sr(data, cfg, **options)
+    def open_kind(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
+        if data is None:
+            return _call(demo, cfg, **options)
+        return _call(folder, resolve_path(data), cfg, **options)
 
-
-@register_data_kind("single")
-def _single(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
-    """One folder of images (recursive), for unconditional GANs; no data: the glyph demo."""
-    from translate.data.generative import open_single
-
-    return open_single(data, cfg, **options)
+    open_kind.__doc__ = doc
+    DATA_KINDS.add(kind, open_kind, source="translate.data")
 
 
-@register_data_kind("labelled")
-def _labelled(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
-    """One subfolder per class (names sorted into info["class_names"]); no data: the glyph demo."""
-    from translate.data.generative import open_labelled
+_builtin("unpaired", "translate.data.demos.apples:demo_bundle", "translate.data.unpaired:open_folders",
+         "Two unpaired domains trainA/ trainB/ (testA/ testB/) or A/ B/; no data: apples→oranges.")
+_builtin("sr", "translate.data.demos.sr_photos:demo_bundle", "translate.data.sr:open_sr",
+         "Super-resolution: HR photos (LR by bicubic downscaling) or hr/ + lr/ pairs; no data: procedural photos.")
+_builtin("single", "translate.data.demos.glyphs:single_bundle", "translate.data.generative:open_single",
+         "One folder of images (recursive), for unconditional GANs; no data: the glyph demo.")
+_builtin("labelled", "translate.data.demos.glyphs:labelled_bundle", "translate.data.generative:open_labelled",
+         "One subfolder per class (names sorted into info['class_names']); no data: the glyph demo.")
+_builtin("two_folders", "translate.data.demos.glyphs:two_domain_bundle", "translate.data.generative:open_two_folders",
+         "Two unpaired domains: --data A --data-b B, or A/ B/ (trainA/ trainB/); no data: glyphs vs inverted glyphs.")
 
-    return open_labelled(data, cfg, **options)
-
-
-@register_data_kind("two_folders")
-def _two_folders(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
-    """Two unpaired domains: --data A --data-b B, or A/ B/ (trainA/ trainB/); no data: glyphs vs inverted glyphs."""
-    from translate.data.generative import open_two_folders
-
-    return open_two_folders(data, cfg, **options)
+__all__ = ["DATA_KINDS", "DataBundle", "open_data", "register_data_kind", "resolve_path"]

@@ -7,7 +7,6 @@ and optionally flipped — each item with its own seed (see data/sampler.py).
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from translate.data import DataBundle, resolve_path
+from translate.data.bundle import DataBundle, resolve_path
 from translate.data import transforms as T
 from translate.data.images import list_images, load_image
 from translate.errors import ConfigError, DataError
@@ -90,28 +89,9 @@ def _no_data_b(options: dict[str, Any], kind: str) -> None:
         raise ConfigError(f"--data-b is for two-domain variants (cogan); the '{kind}' data takes one --data folder")
 
 
-def _glyph_truth(cfg: Any, n: int) -> dict[str, Any]:
-    from translate.metrics.judge import glyph_classifier
-    from translate.data.demos.glyphs import CLASS_NAMES, held_out
-
-    judge = functools.partial(glyph_classifier, cfg.image_size, cfg.channels)  # trained/cached on first use
-    return {**held_out(cfg, n), "classifier": judge, "class_names": list(CLASS_NAMES)}
-
-
-def open_single(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
-    """All images under one folder (recursive); the demo: glyphs, judged by a glyph classifier."""
+def open_single(root: Path, cfg: Any, **options: Any) -> DataBundle:
+    """All images under one folder (recursive)."""
     _no_data_b(options, "single")
-    if data is None:
-        from translate.data.demos.glyphs import HELD_OUT_OFFSET, Glyphs
-
-        return DataBundle(
-            train=Glyphs(cfg, options.get("demo_size", 6000)),
-            preview=Glyphs(cfg, 16, offset=HELD_OUT_OFFSET),
-            source="demo",
-            ground_truth=_glyph_truth(cfg, options.get("eval_size", 2000)),
-            in_memory=True,
-        )
-    root = resolve_path(data)
     files = _images(root, "expected a folder of images (searched recursively)")
     preview = torch.utils.data.Subset(ImageFiles(files, cfg, train=False), range(min(16, len(files))))
     return DataBundle(train=ImageFiles(files, cfg), preview=preview, source=str(root))
@@ -135,29 +115,10 @@ def find_classes(root: Path) -> tuple[list[str], list[Path], list[int]]:
     return names, files, labels
 
 
-def _set_num_classes(cfg: Any, n: int, source: str) -> None:
-    """The variant's nets are sized by cfg.num_classes: fill it in from the data (0 = from data)."""
-    wanted = getattr(cfg, "num_classes", None)
-    if wanted is None:
-        return
-    if wanted not in (0, n):
-        raise ConfigError(f"{source} has {n} classes but num_classes={wanted}; drop --set num_classes or set it to {n}")
-    cfg.num_classes = n
-
-
-def open_labelled(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
-    """Class-per-subfolder images (class names = folder names, sorted); the demo: 10 glyph classes."""
+def open_labelled(root: Path, cfg: Any, **options: Any) -> DataBundle:
+    """Class-per-subfolder images (class names = folder names, sorted, into info["class_names"])."""
     _no_data_b(options, "labelled")
-    if data is None:
-        from translate.data.demos.glyphs import CLASS_NAMES
-
-        bundle = open_single(None, cfg, **options)
-        bundle.info["class_names"] = list(CLASS_NAMES)
-        _set_num_classes(cfg, len(CLASS_NAMES), "the glyph demo")
-        return bundle
-    root = resolve_path(data)
     names, files, labels = find_classes(root)
-    _set_num_classes(cfg, len(names), str(root))
     # preview: the first image of each class in turn
     firsts = [labels.index(c) for c in range(len(names))]
     preview = torch.utils.data.Subset(ImageFiles(files, cfg, labels, train=False), firsts[:16])
@@ -166,26 +127,12 @@ def open_labelled(data: str | Path | None, cfg: Any, **options: Any) -> DataBund
     )
 
 
-def open_two_folders(data: str | Path | None, cfg: Any, **options: Any) -> DataBundle:
+def open_two_folders(root: Path, cfg: Any, **options: Any) -> DataBundle:
     """Two unpaired domains: --data A --data-b B, or one folder with A/ B/ or trainA/ trainB/ (testA/ testB/
-    for previews); the demo: glyphs (A) and inverted glyphs (B) from disjoint samples."""
+    for previews)."""
     data_b = options.get("data_b")
-    if data is None:
-        if data_b is not None:
-            raise ConfigError(f"--data-b needs --data too; {TWO_LAYOUT}")
-        from translate.data.demos.glyphs import HELD_OUT_OFFSET, InvertedGlyphPairs
-
-        truth = _glyph_truth(cfg, options.get("eval_size", 1000))
-        return DataBundle(
-            train=InvertedGlyphPairs(cfg, options.get("demo_size", 6000)),
-            preview=InvertedGlyphPairs(cfg, 16, offset=HELD_OUT_OFFSET),
-            source="demo",
-            ground_truth={**truth, "mapping": "invert"},
-            in_memory=True,
-        )
     from translate.data.unpaired import find_domain_dirs
 
-    root = resolve_path(data)
     if data_b is not None:
         dir_a, dir_b = root, resolve_path(data_b)
         test = None

@@ -21,6 +21,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from translate.data import transforms as T
+from translate.data.bundle import DataBundle
 from translate.data.images import list_images, load_image
 from translate.errors import ConfigError, DataError
 
@@ -158,15 +159,8 @@ def find_sr_images(root: Path, scale: int) -> tuple[list[Path], list[Path] | Non
     return hr_files, lr_files
 
 
-def open_sr(data: str | Path | None, cfg: Any, **options: Any) -> Any:
-    """The "sr" dataset kind: a folder (or catalog name) of HR photos, or the procedural demo."""
-    from translate.data import DataBundle, resolve_path
-
-    if data is None:
-        from translate.data.demos.sr_photos import demo_bundle
-
-        return demo_bundle(cfg, **options)
-    root = resolve_path(data)
+def open_sr(root: Path, cfg: Any, **options: Any) -> DataBundle:
+    """The "sr" dataset kind on a folder of HR photos (or hr/ + lr/ pairs)."""
     hr_files, lr_files = find_sr_images(root, int(cfg.scale))
     n = min(PREVIEW_ITEMS, len(hr_files))
     preview_lr = lr_files[:n] if lr_files is not None else None

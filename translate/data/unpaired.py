@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from translate.data import transforms as T
+from translate.data.bundle import DataBundle
 from translate.data.images import list_images, load_image
 from translate.errors import DataError
 
@@ -71,3 +72,11 @@ def open_unpaired(path: str | Path, cfg: Any) -> tuple[Dataset, Dataset]:
         raise DataError(f"{root} has no domain folders; {LAYOUT}")
     test = find_domain_dirs(root, "test") or train
     return UnpairedFolders(*train, cfg, train=True), UnpairedFolders(*test, cfg, train=False)
+
+
+def open_folders(root: Path, cfg: Any, **options: Any) -> DataBundle:
+    """The "unpaired" kind on a folder: trainA/ trainB/ (previews from testA/ testB/)."""
+    if options.get("data_b") is not None:
+        raise DataError(f"--data-b is for two-folder variants (cogan); give one --data folder with {LAYOUT}")
+    train, preview = open_unpaired(root, cfg)
+    return DataBundle(train=train, preview=preview, source=str(root))

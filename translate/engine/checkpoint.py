@@ -6,7 +6,6 @@ A checkpoint is one `torch.save` dict of tensors and plain values, so it loads w
 from __future__ import annotations
 
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,35 +13,20 @@ import numpy as np
 import torch
 
 from translate.files import atomic_write, load_torch
-
-_NAME = re.compile(r"step_(\d+)\.pt$")
-
+from translate.rundir import RunDir
 
 def atomic_save(obj: Any, path: str | Path) -> Path:
     """`torch.save` to a temp file in the same folder, fsync, then rename over `path`."""
     return atomic_write(path, lambda fh: torch.save(obj, fh), fsync=True)
 
 
-def checkpoints(folder: str | Path) -> list[Path]:
-    """Checkpoint files in `folder`, oldest first."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.search(p.name))]
-    return [p for _, p in sorted(found)]
-
-
-def save_checkpoint(state: dict[str, Any], folder: str | Path, step: int, keep_last: int = 3) -> Path:
-    path = atomic_save(state, Path(folder) / f"step_{step:08d}.pt")
+def save_checkpoint(state: dict[str, Any], run: RunDir, step: int, keep_last: int = 3) -> Path:
+    """RUN/checkpoints/step_N.pt, then only the newest `keep_last` kept (0 = all)."""
+    path = atomic_save(state, run.checkpoint_path(step))
     if keep_last > 0:
-        for old in checkpoints(folder)[:-keep_last]:
+        for old in run.checkpoints()[:-keep_last]:
             old.unlink(missing_ok=True)
     return path
-
-
-def latest(folder: str | Path) -> Path | None:
-    found = checkpoints(folder)
-    return found[-1] if found else None
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

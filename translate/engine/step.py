@@ -20,10 +20,12 @@ class Step:
         optimizers: dict[str, torch.optim.Optimizer],
         scalers: dict[str, torch.amp.GradScaler],
         grad_clip: float = 0.0,
+        device: torch.device | str = "cpu",
     ) -> None:
-        self.optimizers = optimizers
+        self.optimizers = optimizers  # the engine's; a variant steps them through update()
         self.scalers = scalers
         self.grad_clip = grad_clip
+        self.device = torch.device(device)
         self.index = 0  # global step number (0-based) of the step being run
         self.epoch = 0
         self.updated: set[str] = set()

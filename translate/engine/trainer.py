@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import os
+import re
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -19,17 +23,18 @@ from torch.utils.data import DataLoader
 from translate import config as C
 from translate.data import DataBundle
 from translate.data.sampler import EpochSampler
+from translate.device import autocast, resolve_channels_last, resolve_device, resolve_precision
 from translate.engine import checkpoint as ckpt
 from translate.engine import distributed as D
 from translate.engine.compile import compile_nets
 from translate.engine.config import EngineConfig
-from translate.device import autocast, resolve_channels_last, resolve_device, resolve_precision
 from translate.engine.ema import EMA, _unwrap
 from translate.engine.progress import ProgressBar
-from translate.engine.rundir import RunDir
-from translate.engine.schedule import lr_factor
+from translate.engine.runlog import RunLog
 from translate.engine.step import Step
-from translate.errors import ConfigError, WeightsError
+from translate.engine.warmstart import start_from
+from translate.errors import ConfigError, PluginError, WeightsError
+from translate.rundir import RunDir
 from translate.variant import Variant, VariantConfig
 
 CKPT_FORMAT = "translate.checkpoint/1"
@@ -62,20 +67,30 @@ class Trainer:
         self.channels_last = resolve_channels_last(engine_cfg.channels_last, self.device, self.dtype)
         ckpt.seed_everything(engine_cfg.seed + self.dist.rank)
         run_dir = D.broadcast_object(str(run_dir), self.dist)  # ranks agree on rank 0's folder
-        self.run = RunDir(run_dir, active=self.dist.is_main, tensorboard=engine_cfg.tensorboard)
+        self.run = RunLog(run_dir, active=self.dist.is_main, tensorboard=engine_cfg.tensorboard)
         self.progress = Progress()
         self._stop = threading.Event()
         self._dl: DataLoader | None = None
 
         self.variant = variant_cls(model_cfg)
+        _check_contract(self.variant)
         nets = self.variant.build(model_cfg)
         memory = torch.channels_last if self.channels_last else torch.contiguous_format
         self.plain_nets = {k: n.to(self.device, memory_format=memory) for k, n in nets.items()}
         if engine_cfg.sync_batchnorm:
             self.plain_nets = D.sync_batchnorm(self.plain_nets, self.device, self.dist)
-        self.optimizers = self.variant.optimizers(self.plain_nets, model_cfg)
-        factor = lr_factor(model_cfg.lr_schedule, model_cfg.epochs, model_cfg.decay_epochs)
-        self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, factor) for k, o in self.optimizers.items()}
+        self.started_from: list[str] = []
+        if resume_from is None and getattr(model_cfg, "init_from", ""):  # fresh runs only
+            self.started_from = start_from(model_cfg.init_from, self.plain_nets,
+                                           self.variant.translators(self.plain_nets))
+        # frozen training-only modules (loss networks): on the device, never in a checkpoint
+        self.aux = {k: m.eval().requires_grad_(False).to(self.device, memory_format=memory)
+                    for k, m in self.variant.auxiliary(model_cfg).items()}
+        clash = sorted(set(self.aux) & set(self.plain_nets))
+        if clash:
+            raise PluginError(f"variant '{variant_cls.name}': auxiliary module '{clash[0]}' has the name of a net")
+        self.optimizers = self.variant.optimizers(MappingProxyType(self.plain_nets), model_cfg)
+        self.schedulers = _schedulers(self.optimizers, self.variant.lr_lambda(model_cfg))
         self.scalers = (
             {k: torch.amp.GradScaler(self.device.type) for k in self.optimizers} if self.dtype is torch.float16 else {}
         )
@@ -85,8 +100,10 @@ class Trainer:
         # evaluation (rank 0 alone, no gradients) use the nets without DDP
         self.eval_nets = compile_nets(self.plain_nets) if engine_cfg.compile else dict(self.plain_nets)
         self.nets = D.wrap(self.eval_nets, self.device, self.dist)
-        self.variant.nets, self.variant.device = self.nets, self.device
-        self.step = Step(self.optimizers, self.scalers, engine_cfg.grad_clip)
+        # what the variant is handed (never assigned onto it): nets + auxiliary modules, read-only
+        self.train_view = MappingProxyType({**self.nets, **self.aux})
+        self.eval_view = MappingProxyType({**self.eval_nets, **self.aux})
+        self.step = Step(self.optimizers, self.scalers, engine_cfg.grad_clip, self.device)
 
         self.sampler = EpochSampler(len(data.train), engine_cfg.seed, True, self.dist.rank, self.dist.world_size)
         self.batches_per_epoch = self.sampler.per_rank() // model_cfg.batch_size
@@ -150,7 +167,7 @@ class Trainer:
     def _resume(self, source: str | Path) -> None:
         path = Path(source)
         if path.is_dir():
-            found = ckpt.latest(path / "checkpoints") or ckpt.latest(path)
+            found = RunDir(path).latest_checkpoint()
             if found is None:
                 raise WeightsError(f"no checkpoint to resume in {path}")
             path = found
@@ -199,7 +216,7 @@ class Trainer:
         state = self.state_dict()
         if ranks is not None:  # rank 0's entry: the very objects above (stored once)
             state["ranks"] = [{"rng": state["rng"], "variant_state": state["variant_state"]}, *ranks[1:]]
-        return ckpt.save_checkpoint(state, self.run.checkpoints, self.progress.step, self.cfg.keep_last)
+        return ckpt.save_checkpoint(state, self.run.dir, self.progress.step, self.cfg.keep_last)
 
     # --- the loop ------------------------------------------------------------------------
     def _batches(self) -> Iterator[Any]:
@@ -218,8 +235,10 @@ class Trainer:
     def _end_epoch(self) -> None:
         self.progress.epoch += 1
         self.progress.batch_in_epoch = 0
-        for sched in self.schedulers.values():
-            sched.step()
+        with warnings.catch_warnings():  # a resume at an epoch boundary steps a scheduler before its optimizer
+            warnings.filterwarnings("ignore", re.escape("Detected call of `lr_scheduler.step()` before"))
+            for sched in self.schedulers.values():
+                sched.step()
 
     def train_step(self, batch: Any) -> dict[str, float]:
         """One step of the variant on `batch` as the loop runs it: device and layout, train
@@ -229,7 +248,7 @@ class Trainer:
         for net in self.nets.values():
             net.train()
         with autocast(self.device, self.dtype):
-            out = self.variant.train_step(batch, self.step)
+            out = self.variant.train_step(self.train_view, batch, self.step)
         if self.ema is not None:
             self.ema.update(self.plain_nets)
         tensors = {k: v.detach().float().reshape(()) for k, v in out.items() if isinstance(v, torch.Tensor)}
@@ -282,6 +301,7 @@ class Trainer:
             "steps_per_second": round((self.progress.step - start_step) / elapsed, 3),
             "interrupted": interrupted,
             "checkpoint": str(path) if path else None,
+            **({"init_from": "; ".join(self.started_from)} if self.started_from else {}),
             **{f"loss/{k}": round(v, 5) for k, v in losses.items()},
         }
         if self.dist.enabled:
@@ -302,16 +322,12 @@ class Trainer:
         """Nets in eval mode and without DDP (no gradients, rank 0 alone), under autocast."""
         for net in self.nets.values():
             net.eval()
-        self.variant.nets = self.eval_nets
-        try:
-            with torch.no_grad(), autocast(self.device, self.dtype):
-                yield
-        finally:
-            self.variant.nets = self.nets
+        with torch.no_grad(), autocast(self.device, self.dtype):
+            yield
 
     def evaluate(self) -> dict[str, float]:
         with self._eval_mode():
-            scores = self.variant.evaluate(_to_device(self.data.ground_truth, self.device, False))
+            scores = self.variant.evaluate(self.eval_view, _to_device(self.data.ground_truth, self.device, False))
         return {k: round(float(v), 4) for k, v in scores.items()}
 
     def _preview_batch(self) -> Any:
@@ -323,8 +339,8 @@ class Trainer:
         if preview is None or not self.run.active:
             return
         with self._eval_mode():
-            rows = self.variant.sample_rows(_to_device(preview, self.device, self.channels_last))
-        self.run.save_samples(self.progress.step, rows, self.variant.value_range)
+            rows = self.variant.sample_rows(self.eval_view, _to_device(preview, self.device, self.channels_last))
+        self.run.save_samples(self.progress.step, rows, self.variant.value_range, self.progress.epoch)
 
     def _install_sigint(self):  # noqa: ANN202
         """First Ctrl-C (or SIGTERM: a cluster's time limit or preemption, which torchrun passes
@@ -345,6 +361,25 @@ class Trainer:
 
     def request_stop(self) -> None:
         self._stop.set()
+
+
+def _check_contract(variant: Variant) -> None:
+    """A variant written for 0.1 (train_step(batch, step), nets kept on the variant) gets one line."""
+    params = list(inspect.signature(variant.train_step).parameters)
+    if len(params) == 2:
+        raise PluginError(
+            f"variant '{variant.name}' has the 0.1 train_step(batch, step); the engine now hands the nets: "
+            "def train_step(self, nets, batch, step) (sample_rows and evaluate take nets first too)"
+        )
+
+
+def _schedulers(optimizers: dict[str, torch.optim.Optimizer], lr_lambda: Any) -> dict[str, Any]:
+    """One LambdaLR per optimizer: the variant's schedule, or its schedule for that optimizer's name."""
+    out = {}
+    for name, opt in optimizers.items():
+        factor = lr_lambda.get(name, lambda epoch: 1.0) if isinstance(lr_lambda, dict) else lr_lambda
+        out[name] = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    return out
 
 
 def _load_net(net: torch.nn.Module, states: dict[str, Any], key: str, path: Path) -> None:

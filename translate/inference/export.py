@@ -30,7 +30,8 @@ from translate.inference import tiling
 from translate.errors import ConfigError, TranslateError
 from translate.files import atomic_write, first_line
 from translate.meta import ModelSpec
-from translate.inference.sources import Loaded, load_source, sidecar_path, translator_state
+from translate.inference.sources import load_source, sidecar_path, translator_state
+from translate.inference.translator import Model
 
 OPSET = 18
 EXPORTERS = ("dynamo", "torchscript")
@@ -70,7 +71,7 @@ class _ConditionalNoiseGraph(_NoiseGraph):
         return tuple(net(z, label) for net in self.nets)
 
 
-def select(loaded: Loaded, direction: str | None) -> list[str]:
+def select(loaded: Model, direction: str | None) -> list[str]:
     """Translators that go into one file: the named one; else the first image translator, or
     every noise translator sharing the first one's inputs (CoGAN pairs)."""
     names = list(loaded.metas)
@@ -85,7 +86,7 @@ def select(loaded: Loaded, direction: str | None) -> list[str]:
             == (first.input, first.z_dim, first.num_classes)]
 
 
-def _graph(loaded: Loaded, names: list[str]) -> tuple[nn.Module, tuple, dict, list[str]]:
+def _graph(loaded: Model, names: list[str]) -> tuple[nn.Module, tuple, dict, list[str]]:
     """The module to export, example inputs, dynamic shapes, input names."""
     meta = loaded.metas[names[0]]
     nets = [loaded.nets[n].eval() for n in names]
@@ -138,16 +139,14 @@ def _with_metadata(model: bytes, spec: ModelSpec) -> bytes:
     return proto.SerializeToString()
 
 
-def _sub_spec(loaded: Loaded, names: list[str]) -> ModelSpec:
+def _sub_spec(loaded: Model, names: list[str]) -> ModelSpec:
     spec = loaded.spec.subset([n for n in names if n in loaded.spec.translators])
     spec.translators = {n: loaded.metas[n] for n in names}
     return spec
 
 
-def onnx_bytes(nets: dict[str, Any], metas: dict[str, Any], spec: ModelSpec, names: list[str] | None = None,
-               exporter: str = "dynamo", opset: int = OPSET) -> bytes:
+def onnx_bytes(loaded: Model, names: list[str] | None = None, exporter: str = "dynamo", opset: int = OPSET) -> bytes:
     """An in-memory ONNX model (with metadata) of `names` (default: every translator of one kind)."""
-    loaded = Loaded("memory", "checkpoint", metas, spec, nets)
     names = names or select(loaded, None)
     graph, args, axes, inputs = _graph(loaded, names)
     model, _, _ = _to_onnx(graph, args, axes, inputs, names, exporter, opset)
@@ -162,7 +161,7 @@ def export_onnx(source: Any, path: str | Path, direction: str | None = None, *, 
         raise ConfigError(f"unknown exporter '{exporter}'; use {' or '.join(EXPORTERS)}")
     if opset < 17:
         raise ConfigError(f"opset {opset} is too old: use 17 or newer (default {OPSET})")
-    loaded = as_loaded(source, variant, plugins)
+    loaded = as_model(source, variant, plugins)
     names = select(loaded, direction)
     graph, args, axes, inputs = _graph(loaded, names)
     model, used, notes = _to_onnx(graph, args, axes, inputs, names, exporter, opset)
@@ -174,7 +173,7 @@ def export_onnx(source: Any, path: str | Path, direction: str | None = None, *, 
     return result
 
 
-def parity(loaded: Loaded, names: list[str], onnx_file: str | Path) -> dict[str, float]:
+def parity(loaded: Model, names: list[str], onnx_file: str | Path) -> dict[str, float]:
     """Max |Δ| between onnxruntime and torch: random input, and the demo image (another size)."""
     from translate.inference.backends import onnx_session
 
@@ -211,7 +210,7 @@ def export_safetensors(source: Any, path: str | Path, direction: str | None = No
     """Write `path` (.safetensors) and its JSON sidecar (`path` with .json)."""
     from safetensors.torch import save
 
-    loaded = as_loaded(source, variant, plugins)
+    loaded = as_model(source, variant, plugins)
     names = select(loaded, direction)
     spec = _sub_spec(loaded, names)
     # clone: safetensors refuses tensors sharing memory (e.g. CoGAN branches of one coupled net)
@@ -225,18 +224,12 @@ def export_safetensors(source: Any, path: str | Path, direction: str | None = No
     return ExportResult([weights, side], names)
 
 
-def as_loaded(source: Any, variant: str | None = None, plugins: Sequence[str] = ()) -> Loaded:
-    """A weights path, a `Loaded`, or a torch-backed `translator.Model`, as torch modules + spec."""
-    if isinstance(source, Loaded):
-        loaded = source
-    elif hasattr(source, "translators") and hasattr(source, "spec"):
-        loaded = Loaded(source.source, source.kind, {n: t.meta for n, t in source.translators.items()},
-                        source.spec, {n: t.module for n, t in source.translators.items() if t.module is not None})
-    else:
-        loaded = load_source(source, variant, list(plugins))
-    if not loaded.nets:
-        raise TranslateError(f"{loaded.source} is already an ONNX model; export from the run or weights file instead")
-    return loaded
+def as_model(source: Any, variant: str | None = None, plugins: Sequence[str] = ()) -> Model:
+    """A weights path, or a torch-backed `Model`, whose translators hold their torch modules."""
+    model = source if isinstance(source, Model) else load_source(source, variant, list(plugins))
+    if not model.nets:
+        raise TranslateError(f"{model.source} is already an ONNX model; export from the run or weights file instead")
+    return model
 
 
 def demo_image(height: int, width: int) -> np.ndarray:

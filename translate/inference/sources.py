@@ -3,40 +3,36 @@
 Sources: a run directory or a training checkpoint (nets rebuilt from the checkpoint's own
 config, EMA weights preferred), a safetensors file with its JSON sidecar, an official
 CycleGAN generator `.pth` (junyanz key layout), and an ONNX file carrying the same JSON in
-its metadata. Each yields a `Loaded`: torch modules (or an ONNX path), the meta of every
-translator, and a `spec` saying how to rebuild the architecture.
+its metadata. Each yields a `Model`: its translators (torch modules, or an ONNX path), their
+meta, and a `spec` saying how to rebuild the architecture — not yet placed on a back end
+(see `translate.inference.loading.open_model`).
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from translate.errors import WeightsError
 from translate.files import first_line, load_torch
+from translate.inference.translator import Model, Translator
 from translate.meta import ModelSpec, TranslatorMeta, plugin_label
+from translate.rundir import RunDir
+from translate.weights import LEGACY_NORM_BUFFERS
 
 CHECKPOINT_PREFIX = "translate.checkpoint/"  # engine.trainer.CKPT_FORMAT is "translate.checkpoint/1"
-LEGACY_NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 
-@dataclass
-class Loaded:
-    """What one weights source provides."""
-
-    source: str
-    kind: str  # "checkpoint", "safetensors", "official", "onnx"
-    metas: dict[str, TranslatorMeta]  # translator name -> meta, in the variant's order
-    spec: ModelSpec  # variant name, config or architecture, translators' meta
-    nets: dict[str, Any] = field(default_factory=dict)  # translator name -> torch module (torch sources)
-    onnx_path: str | None = None
+def _model(source: Path, kind: str, spec: ModelSpec, modules: dict[str, Any] | None = None,
+           onnx_path: str | None = None) -> Model:
+    modules = modules or {}
+    translators = {name: Translator(name, meta, None, str(source), modules.get(name))
+                   for name, meta in spec.translators.items()}
+    return Model(str(source), kind, translators, spec, onnx_path)
 
 
-def load_source(path: str | Path, variant: str | None = None, plugins: Sequence[str] = ()) -> Loaded:
+def load_source(path: str | Path, variant: str | None = None, plugins: Sequence[str] = ()) -> Model:
     """Dispatch on what `path` is: run dir, checkpoint, safetensors(+json), .pth state dict, .onnx."""
     p = Path(path)
     if p.is_dir():
@@ -60,26 +56,24 @@ def load_source(path: str | Path, variant: str | None = None, plugins: Sequence[
 
 
 # --- run dirs and checkpoints -----------------------------------------------------------
-def _from_run_dir(folder: Path, plugins: Sequence[str]) -> Loaded:
-    from translate.engine.checkpoint import latest
-
-    found = latest(folder / "checkpoints") or latest(folder)
+def _from_run_dir(folder: Path, plugins: Sequence[str]) -> Model:
+    run = RunDir(folder.parent if folder.name == "checkpoints" else folder)
+    found = run.latest_checkpoint()
     if found is None:
         raise WeightsError(f"no checkpoint in {folder} (is it a run directory? train one with `translate train`)")
-    return _from_checkpoint(found, _torch_load(found), folder, plugins)
+    return _from_checkpoint(found, _torch_load(found), run, plugins)
 
 
-def _run_dir_of(checkpoint: Path) -> Path | None:
-    run = checkpoint.resolve().parent.parent
-    return run if (run / "config.yaml").is_file() else None
+def _run_dir_of(checkpoint: Path) -> RunDir | None:
+    return RunDir.of_checkpoint(checkpoint)
 
 
-def _from_checkpoint(path: Path, state: dict[str, Any], run_dir: Path | None, plugins: Sequence[str]) -> Loaded:
+def _from_checkpoint(path: Path, state: dict[str, Any], run: RunDir | None, plugins: Sequence[str]) -> Model:
     from translate.weights import load_into
 
     plugin = ""
-    if run_dir is not None:  # where the run's variant came from: a hint if it is not loaded
-        saved = _read_run_config(run_dir)
+    if run is not None:  # where the run's variant came from: a hint if it is not loaded
+        saved = run.read_config()
         plugin = str(saved.get("plugin") or plugin_label(saved.get("plugin_file")))
     config = (state.get("config") or {}).get("model") if isinstance(state.get("config"), dict) else None
     if not isinstance(config, dict):
@@ -98,7 +92,7 @@ def _from_checkpoint(path: Path, state: dict[str, Any], run_dir: Path | None, pl
     metas = {name: TranslatorMeta.from_dict(variant.translator_meta(name, net), f"{path}: translator '{name}'")
              .with_class_names(class_names) for name, net in translators.items()}
     spec.translators = metas
-    return Loaded(str(path), "checkpoint", metas, spec, dict(translators))
+    return _model(path, "checkpoint", spec, dict(translators))
 
 
 def _nets_used(nets: dict[str, Any], translators: dict[str, Any]) -> list[str]:
@@ -137,7 +131,7 @@ def sidecar_path(weights: Path) -> Path:
     return weights.with_suffix(".json")
 
 
-def _from_safetensors(path: Path, variant: str | None, plugins: Sequence[str]) -> Loaded:
+def _from_safetensors(path: Path, variant: str | None, plugins: Sequence[str]) -> Model:
     from safetensors import SafetensorError
     from safetensors.torch import load_file, safe_open
 
@@ -160,7 +154,7 @@ def _from_safetensors(path: Path, variant: str | None, plugins: Sequence[str]) -
         raise WeightsError(f"{path} needs its sidecar {side.name} (written next to it by `translate export`)")
     nets = build_from_spec(spec, plugins, str(path))
     load_translator_weights(nets, tensors, str(path))
-    return Loaded(str(path), "safetensors", dict(spec.translators), spec, nets)
+    return _model(path, "safetensors", spec, nets)
 
 
 def build_from_spec(spec: ModelSpec, plugins: Sequence[str], source: str) -> dict[str, Any]:
@@ -211,7 +205,7 @@ def _looks_official(sd: dict[str, Any]) -> bool:
     return "model.1.weight" in sd and any(_BLOCK.match(k) for k in sd)
 
 
-def _from_state_dict(path: Path, sd: dict[str, Any], variant: str | None) -> Loaded:
+def _from_state_dict(path: Path, sd: dict[str, Any], variant: str | None) -> Model:
     if variant not in (None, "cyclegan"):
         raise WeightsError(
             f"{path} is a bare state dict: only official CycleGAN generators (--variant cyclegan) load "
@@ -227,7 +221,7 @@ def _from_state_dict(path: Path, sd: dict[str, Any], variant: str | None) -> Loa
     net, arch = official_cyclegan(sd, str(path))
     meta = TranslatorMeta.image(arch["kwargs"]["in_channels"], arch["kwargs"]["out_channels"], size_multiple=4)
     spec = ModelSpec("cyclegan", {"AtoB": meta}, arch=arch)
-    return Loaded(str(path), "official", {"AtoB": meta}, spec, {"AtoB": net})
+    return _model(path, "official", spec, {"AtoB": net})
 
 
 def official_cyclegan(sd: dict[str, Any], source: str) -> tuple[Any, dict[str, Any]]:
@@ -265,9 +259,8 @@ def read_onnx_spec(path: Path) -> ModelSpec:
     return ModelSpec.from_json(props["translate"], f"{path} (its metadata)")
 
 
-def _from_onnx(path: Path) -> Loaded:
-    spec = read_onnx_spec(path)
-    return Loaded(str(path), "onnx", dict(spec.translators), spec, onnx_path=str(path))
+def _from_onnx(path: Path) -> Model:
+    return _model(path, "onnx", read_onnx_spec(path), onnx_path=str(path))
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -280,13 +273,6 @@ def _read_capped(path: Path) -> bytes:
     except OSError as err:
         raise WeightsError(f"cannot read {path}: {err.strerror or err}") from None
 
-
-def _read_run_config(run_dir: Path) -> dict[str, Any]:
-    try:
-        saved = yaml.safe_load(_read_capped(run_dir / "config.yaml")) or {}
-    except yaml.YAMLError:
-        return {}
-    return saved if isinstance(saved, dict) else {}
 
 
 def _torch_load(path: Path) -> Any:

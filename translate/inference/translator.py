@@ -10,7 +10,6 @@ Noise translators (`meta.input == "noise"`) sample from z (and a class label).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,7 @@ import numpy as np
 from translate.inference import tiling
 from translate.errors import ConfigError, DataError
 from translate.meta import ModelSpec, TranslatorMeta
-from translate.inference.backends import LazyRunner, OnnxRunner, Runner, TorchRunner, onnx_session
-from translate.inference.sources import Loaded, load_source
+from translate.inference.backends import Runner
 
 DEFAULT_TILE = 1024  # input pixels per side (divided by the scale for super-resolution)
 
@@ -32,7 +30,7 @@ class Translator:
 
     name: str
     meta: TranslatorMeta
-    runner: Runner
+    runner: Runner | None  # None until placed on a back end (open_model)
     source: str = ""
     module: Any = None  # the torch module when torch-backed (what `export` exports)
 
@@ -45,7 +43,7 @@ class Translator:
 
     @property
     def backend(self) -> str:
-        return self.runner.backend
+        return self.runner.backend if self.runner is not None else "none"
 
     @property
     def notes(self) -> list[str]:
@@ -120,8 +118,13 @@ class Translator:
         y = y[:, :, : height * s, : width * s]
         return list(_to_uint8(y, self.meta.out_range).transpose(0, 2, 3, 1))
 
+    def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        if self.runner is None:
+            raise ConfigError(f"translator '{self.name}' is not on a back end: open it with translate.load(...)")
+        return self.runner(inputs)
+
     def _forward_images(self, batch: np.ndarray) -> np.ndarray:
-        return self.runner({"image": np.ascontiguousarray(batch, dtype=np.float32)})
+        return self._run({"image": np.ascontiguousarray(batch, dtype=np.float32)})
 
     # --- noise -------------------------------------------------------------------------
     @property
@@ -140,7 +143,7 @@ class Translator:
             if labels is None:
                 raise ConfigError(f"translator '{self.name}' is class-conditional: give labels (0..{self.num_classes - 1})")
             inputs["label"] = np.asarray(labels, dtype=np.int64)
-        y = self.runner(inputs)
+        y = self._run(inputs)
         return _to_uint8(y, self.meta.out_range).transpose(0, 2, 3, 1)
 
     def label_index(self, label: str | int) -> int:
@@ -162,12 +165,25 @@ class Translator:
 
 @dataclass
 class Model:
-    """Every translator one weights source provides, plus how to rebuild it (for export)."""
+    """Every translator one weights source provides, and how to rebuild them (its spec).
+
+    `load_source` gives a Model whose translators hold their torch modules (or, for ONNX files,
+    the file path); `open_model` places them on a back end (torch or onnxruntime)."""
 
     source: str
-    kind: str
+    kind: str  # "checkpoint", "safetensors", "official", "onnx"
     translators: dict[str, Translator]
     spec: ModelSpec | None = None
+    onnx_path: str | None = None
+
+    @property
+    def metas(self) -> dict[str, TranslatorMeta]:
+        return {n: t.meta for n, t in self.translators.items()}
+
+    @property
+    def nets(self) -> dict[str, Any]:
+        """Translator name -> torch module (empty for ONNX files)."""
+        return {n: t.module for n, t in self.translators.items() if t.module is not None}
 
     def pick(self, direction: str | None = None) -> Translator:
         """The translator named `direction` (default: the variant's first, e.g. AtoB)."""
@@ -176,64 +192,6 @@ class Model:
         if direction not in self.translators:
             raise ConfigError(f"{self.source} has no direction '{direction}'; it has: {', '.join(self.translators)}")
         return self.translators[direction]
-
-
-def open_model(
-    source: str | Path,
-    variant: str | None = None,
-    backend: str = "auto",
-    device: str = "auto",
-    precision: str = "fp32",
-    plugins: Sequence[str] = (),
-    threads: int = 0,
-) -> Model:
-    """Load every translator of `source` on the chosen backend ("auto": ONNX files run on
-    onnxruntime, everything else on torch; "onnx" exports torch weights on the fly)."""
-    if backend not in ("auto", "torch", "onnx"):
-        raise ConfigError(f"unknown backend '{backend}'; use torch or onnx")
-    loaded = load_source(source, variant, list(plugins))
-    if loaded.kind == "onnx":
-        if backend == "torch":
-            raise ConfigError(f"{source} is an ONNX model: run it with --backend onnx (or convert from the weights)")
-        session = onnx_session(loaded.onnx_path or "", device, precision, threads)
-        return _model(loaded, {n: OnnxRunner(session, n) for n in loaded.metas})
-    if backend == "onnx":  # export each translator when it is first used, run it on onnxruntime
-        from translate.inference.export import onnx_bytes
-
-        if precision != "fp32":
-            raise ConfigError(f"--precision {precision} is for the torch backend; ONNX models run in fp32")
-
-        def runner(name: str) -> Runner:
-            def build() -> Runner:
-                model = onnx_bytes(loaded.nets, loaded.metas, loaded.spec, [name])
-                return OnnxRunner(onnx_session(model, device, precision, threads), name)
-
-            return LazyRunner("onnx", build)
-
-        return _model(loaded, {n: runner(n) for n in loaded.metas}, keep_modules=True)
-    return _model(loaded, {n: TorchRunner(net, device, precision) for n, net in loaded.nets.items()}, keep_modules=True)
-
-
-def _model(loaded: Loaded, runners: dict[str, Runner], keep_modules: bool = False) -> Model:
-    translators = {
-        name: Translator(name, meta, runners[name], loaded.source, loaded.nets.get(name) if keep_modules else None)
-        for name, meta in loaded.metas.items()
-    }
-    return Model(loaded.source, loaded.kind, translators, loaded.spec)
-
-
-def load(
-    source: str | Path,
-    direction: str | None = None,
-    *,
-    variant: str | None = None,
-    backend: str = "auto",
-    device: str = "auto",
-    precision: str = "fp32",
-    plugins: Sequence[str] = (),
-) -> Translator:
-    """One translator from a run dir, checkpoint, safetensors(+json), official `.pth` or `.onnx`."""
-    return open_model(source, variant, backend, device, precision, plugins).pick(direction)
 
 
 # --- array helpers --------------------------------------------------------------------------

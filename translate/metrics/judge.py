@@ -1,14 +1,14 @@
 """A small independent classifier that judges generated images (trained on real data only).
 
-`glyph_classifier(size, channels)` trains one on 3,000 real images of the built-in glyph
-demo, randomly blurred and noised so that it judges shapes rather than crisp edges (well
-under a minute on a CPU), and caches its weights (safetensors) in the cache folder:
-$TRANSLATE_CACHE, else $XDG_CACHE_HOME/translate, else ~/.cache/translate.
-The cache key hashes the glyph renderer's and this file's source: a changed demo or recipe retrains.
+`cached_classifier` trains one (Adam, cross-entropy, inputs randomly blurred and noised so it
+judges shapes rather than crisp edges) and caches its weights (safetensors) in the cache
+folder: $TRANSLATE_CACHE, else $XDG_CACHE_HOME/translate, else ~/.cache/translate. The glyph
+demo's judge (`translate.data.demos.glyphs.glyph_classifier`) trains on 3,000 real glyphs in
+well under a minute on a CPU; its cache key hashes the renderer's and this file's source, so
+a changed demo or recipe retrains.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -138,19 +138,3 @@ def cached_classifier(
     tensors = {k: v.contiguous() for k, v in net.state_dict().items()}
     atomic_write(path, save(tensors, metadata={"meta": json.dumps(meta)}))  # concurrent runs never read half a file
     return net, acc
-
-
-def glyph_classifier(image_size: int, channels: int) -> tuple[SmallClassifier, float]:
-    """The judge of the glyph demo at this size/channel count (trained once, then cached)."""
-    from translate.data.demos import glyphs
-
-    source = Path(glyphs.__file__).read_bytes() + Path(__file__).read_bytes()  # the data and the recipe
-    key = f"glyphs-{hashlib.sha1(source).hexdigest()[:10]}-{image_size}px-{channels}ch"
-
-    def make_data() -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        start = glyphs.CLASSIFIER_OFFSET
-        images, labels = glyphs.render_many(range(start, start + 4000), image_size)
-        x, y = glyphs.to_tensors(images, channels), torch.from_numpy(labels)
-        return x[:3000], y[:3000], x[3000:], y[3000:]
-
-    return cached_classifier(key, make_data, len(glyphs.CLASS_NAMES))

@@ -111,7 +111,7 @@ def evaluate_sr(
     plugins: list[str] = (),  # type: ignore[assignment]
 ) -> tuple[list[SetScores], dict[str, Any]]:
     """Scores per image set, and the JSON-ready report (model, scale, crop, sets)."""
-    from translate.inference.translator import open_model
+    from translate.inference.loading import open_model
 
     translator = open_model(model, backend=backend, device=device, plugins=list(plugins)).pick(direction)
     if translator.kind != "image" or translator.scale < 2:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from translate.nets import register_net
+from translate.nets.registry import register_net
 
 
 class CoupledGenerator(nn.Module):

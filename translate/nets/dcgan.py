@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from translate.nets import register_net
+from translate.nets.registry import register_net
 
 
 def doublings(image_size: int) -> int:

@@ -1,15 +1,16 @@
 """DiscoGAN's networks (Kim et al. 2017), layer for layer as the official code (SKTBrain/DiscoGAN).
 
 Generator: a 64×64 encoder–decoder, convolutions without bias, Sigmoid output in [0, 1].
-Discriminator: four stride-2 convolutions and a 4×4 valid convolution to one logit; it also
-returns the three BatchNorm-layer activations, which DiscoGAN's feature-matching loss uses.
+Discriminator: four stride-2 convolutions and a 4×4 valid convolution to one logit; with
+`features=True` it also returns the three BatchNorm-layer activations, which DiscoGAN's
+feature-matching loss uses.
 The logit is returned without a sigmoid: the objective (BCE-with-logits) applies it.
 """
 from __future__ import annotations
 
 from torch import Tensor, nn
 
-from translate.nets import register_net
+from translate.nets.registry import register_net
 
 
 def _down(cin: int, cout: int, bn: bool) -> list[nn.Module]:
@@ -63,11 +64,12 @@ class DiscoDiscriminator(nn.Module):
         self.block4 = nn.Sequential(*_down(ndf * 4, ndf * 8, bn=True))
         self.head = nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False)
 
-    def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+    def forward(self, x: Tensor, features: bool = False) -> Tensor | tuple[Tensor, list[Tensor]]:
+        """The logit; with `features`, (logit, [the three BN-layer activations])."""
         f2 = self.block2(self.block1(x))
         f3 = self.block3(f2)
         f4 = self.block4(f3)
-        return self.head(f4), [f2, f3, f4]
+        return (self.head(f4), [f2, f3, f4]) if features else self.head(f4)
 
 
 @register_net("discogan_generator")
@@ -78,5 +80,5 @@ def discogan_generator(**kw) -> DiscoGenerator:
 
 @register_net("discogan_discriminator")
 def discogan_discriminator(**kw) -> DiscoDiscriminator:
-    """DiscoGAN discriminator: (logit, [three feature maps]); 2,765,568 parameters at ndf 64."""
+    """DiscoGAN discriminator: the logit (with features=True also its three feature maps); 2,765,568 parameters at ndf 64."""
     return DiscoDiscriminator(**kw)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from translate.nets import register_net
+from translate.nets.registry import register_net
 
 
 class Maxout(nn.Module):

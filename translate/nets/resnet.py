@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from translate.nets import register_net
+from translate.nets.registry import register_net
 from translate.nets.norm import norm_layer
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from translate.errors import ConfigError
-from translate.nets import register_net
+from translate.nets.registry import register_net
 
 _STAGES = {2: (2,), 3: (3,), 4: (2, 2), 8: (2, 2, 2)}  # PixelShuffle factors per scale
 

@@ -16,6 +16,8 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from translate.data import transforms as T
+from translate.data.bundle import DataBundle
+from translate.errors import ConfigError
 
 STYLES = {
     #          background top,     background bottom,   fruit,              leaf
@@ -101,3 +103,16 @@ def ground_truth_pairs(cfg: Any, n: int = 24) -> dict[str, Tensor]:
     test = DemoUnpaired(cfg, n=n, train=False)
     items = [test[i] for i in range(n)]
     return {k: torch.stack([it[k] for it in items]) for k in ("A", "B")}
+
+
+def demo_bundle(cfg: Any, **options: Any) -> DataBundle:
+    """The "unpaired" kind's demo: `demo_size` scenes per domain, held-out pairs as ground truth."""
+    if options.get("data_b") is not None:
+        raise ConfigError("--data-b is for two-folder variants (cogan)")
+    return DataBundle(
+        train=DemoUnpaired(cfg, n=options.get("demo_size", 200)),
+        preview=DemoUnpaired(cfg, n=8, train=False),
+        source="demo",
+        ground_truth=ground_truth_pairs(cfg),
+        in_memory=True,
+    )

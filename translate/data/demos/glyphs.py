@@ -12,12 +12,18 @@ the known correspondence is what `evaluate` scores generated pairs against.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
+
+from translate.data.bundle import DataBundle
+from translate.errors import ConfigError
 
 CLASS_NAMES = ["disc", "ring", "square", "frame", "triangle", "hollow_triangle", "plus", "cross", "equals", "dots"]
 # id ranges: training data, preview/evaluation data, the judging classifier's own data
@@ -133,4 +139,62 @@ def held_out(cfg: Any, n: int) -> dict[str, Tensor]:
     return {"images": to_tensors(images, cfg.channels), "labels": torch.from_numpy(labels)}
 
 
-__all__ = ["CLASS_NAMES", "Glyphs", "InvertedGlyphPairs", "held_out", "render", "render_many", "to_tensors"]
+def glyph_classifier(image_size: int, channels: int) -> tuple[Any, float]:
+    """The judge of the glyph demo at this size/channel count (trained once, then cached)."""
+    from translate.metrics import judge
+
+    source = Path(__file__).read_bytes() + Path(judge.__file__).read_bytes()  # the data and the recipe
+    key = f"glyphs-{hashlib.sha1(source).hexdigest()[:10]}-{image_size}px-{channels}ch"
+
+    def make_data() -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        images, labels = render_many(range(CLASSIFIER_OFFSET, CLASSIFIER_OFFSET + 4000), image_size)
+        x, y = to_tensors(images, channels), torch.from_numpy(labels)
+        return x[:3000], y[:3000], x[3000:], y[3000:]
+
+    return judge.cached_classifier(key, make_data, len(CLASS_NAMES))
+
+
+def ground_truth(cfg: Any, n: int) -> dict[str, Any]:
+    """Held-out real glyphs, their class names, and the judge (trained or read from the cache on first use)."""
+    judge = functools.partial(glyph_classifier, cfg.image_size, cfg.channels)
+    return {**held_out(cfg, n), "classifier": judge, "class_names": list(CLASS_NAMES)}
+
+
+def single_bundle(cfg: Any, **options: Any) -> DataBundle:
+    """The "single" kind's demo: glyphs, judged by a glyph classifier."""
+    _no_data_b(options)
+    return DataBundle(
+        train=Glyphs(cfg, options.get("demo_size", 6000)),
+        preview=Glyphs(cfg, 16, offset=HELD_OUT_OFFSET),
+        source="demo",
+        ground_truth=ground_truth(cfg, options.get("eval_size", 2000)),
+        in_memory=True,
+    )
+
+
+def labelled_bundle(cfg: Any, **options: Any) -> DataBundle:
+    """The "labelled" kind's demo: the ten glyph classes, by name."""
+    bundle = single_bundle(cfg, **options)
+    bundle.info["class_names"] = list(CLASS_NAMES)
+    return bundle
+
+
+def two_domain_bundle(cfg: Any, **options: Any) -> DataBundle:
+    """The "two_folders" kind's demo: glyphs (A) and inverted glyphs (B) from disjoint samples."""
+    _no_data_b(options)
+    return DataBundle(
+        train=InvertedGlyphPairs(cfg, options.get("demo_size", 6000)),
+        preview=InvertedGlyphPairs(cfg, 16, offset=HELD_OUT_OFFSET),
+        source="demo",
+        ground_truth={**ground_truth(cfg, options.get("eval_size", 1000)), "mapping": "invert"},
+        in_memory=True,
+    )
+
+
+def _no_data_b(options: dict[str, Any]) -> None:
+    if options.get("data_b") is not None:
+        raise ConfigError("--data-b needs --data too (the demo has its own two domains)")
+
+
+__all__ = ["CLASS_NAMES", "Glyphs", "InvertedGlyphPairs", "glyph_classifier", "ground_truth", "held_out", "render",
+           "render_many", "to_tensors"]

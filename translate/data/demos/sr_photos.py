@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from translate.data.bundle import DataBundle
 from translate.data.sr import SRCrops, downscale, to_unit_tensor, upscale
 from translate.data.transforms import to_tensor
 
@@ -128,10 +129,8 @@ def ground_truth(cfg: Any, n: int = 16, size: int = 96) -> dict[str, torch.Tenso
     }
 
 
-def demo_bundle(cfg: Any, **options: Any) -> Any:
+def demo_bundle(cfg: Any, **options: Any) -> DataBundle:
     """DataBundle of the demo: `demo_size` training photos (default 200) at 2·image_size px."""
-    from translate.data import DataBundle
-
     n = int(options.get("demo_size", 200))
     size = max(2 * int(cfg.image_size), 64)
     photos = [render(i, size) for i in range(n)]

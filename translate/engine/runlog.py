@@ -1,0 +1,94 @@
+"""What a run writes while it trains: metrics.jsonl and TensorBoard, sample grids (with their row
+labels), the gallery, the summary. Paths come from `translate.rundir.RunDir`.
+
+Only the main process (rank 0) writes; other ranks get a RunLog with `active=False`.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torchvision.utils as vutils
+
+from translate.files import atomic_write
+from translate.rundir import RunDir
+
+
+class RunLog:
+    def __init__(self, path: str | Path, active: bool = True, tensorboard: bool = True) -> None:
+        self.dir = RunDir(path)
+        self.path = self.dir.path
+        self.active = active
+        self._tb = None
+        self._want_tb = tensorboard
+        if active:
+            for sub in (self.dir.checkpoints_dir, self.dir.samples_dir):
+                sub.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.dir.checkpoints_dir
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        if self.active:
+            self.dir.write_config(config)
+
+    def log(self, step: int, values: dict[str, float], **extra: Any) -> None:
+        if not self.active:
+            return
+        record = {"step": step, **extra, **{k: float(f"{float(v):.7g}") for k, v in values.items()}, "time": time.time()}
+        with open(self.dir.metrics_path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        tb = self._writer()
+        if tb is not None:
+            for key, value in values.items():
+                tb.add_scalar(key, float(value), step)
+
+    def _writer(self):  # noqa: ANN202 - optional dependency
+        if self._tb is None and self._want_tb:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(log_dir=str(self.dir.tensorboard_dir))
+            except Exception:  # tensorboard missing or broken: metrics.jsonl still has everything
+                self._want_tb = False
+        return self._tb
+
+    def save_samples(self, step: int, rows: list[Any], value_range: tuple[float, float], epoch: int = 0) -> Path | None:
+        """A PNG grid with one row per entry of `rows` ((label, tensor) pairs, or bare tensors),
+        its labels in a JSON file beside it; refreshes index.html."""
+        if not self.active or not rows:
+            return None
+        labelled = [r if isinstance(r, tuple) else (f"row {i + 1}", r) for i, r in enumerate(rows)]
+        tensors = [t for _, t in labelled]
+        n = max(r.shape[0] for r in tensors)
+        channels = max(r.shape[1] for r in tensors)
+        tiles = [r.detach().float().cpu().expand(-1, channels, -1, -1) for r in tensors]
+        grid = vutils.make_grid(torch.cat(tiles), nrow=n, normalize=True, value_range=value_range, pad_value=1.0)
+        path = self.dir.sample_path(step)
+        atomic_write(path, lambda fh: vutils.save_image(grid, fh, format="png"))
+        info = {"step": step, "epoch": epoch, "rows": [label for label, _ in labelled], "columns": n,
+                "tile": [int(tensors[0].shape[-2]), int(tensors[0].shape[-1])], "padding": 2}
+        atomic_write(path.with_suffix(".json"), json.dumps(info))
+        tb = self._writer()
+        if tb is not None:
+            tb.add_image("samples", grid, step)
+        self.write_gallery()
+        return path
+
+    def write_gallery(self, summary: dict[str, Any] | None = None) -> None:
+        if not self.active:
+            return
+        if summary is not None:
+            self.dir.write_json(self.dir.summary_path, summary)
+        from translate.gallery import write_run_gallery
+
+        write_run_gallery(self.dir)
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
