@@ -15,22 +15,7 @@ from translate.errors import ConfigError
 from translate.nets import build_net, count_params
 from translate.plugins.cgan import CGAN, CGANConfig
 
-from conftest import write_images
-
-TINY = ["image_size=16", "load_size=16", "ngf=4", "ndf=4", "z_dim=8", "batch_size=2",
-        "progress=false", "tensorboard=false", "num_workers=0"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def flags(items: list[str]) -> list[str]:
-    return [x for s in items for x in ("--set", s)]
+from conftest import QUIET, TINY, flags, write_images
 
 
 def test_conditional_dcgan_takes_y_in_both_nets():
@@ -153,7 +138,7 @@ def test_cli_train_sample_by_label_and_export(tmp_path: Path, cli):
         write_images(tmp_path / "digits" / name, 2, seed=seed, mode="L")
     runs = tmp_path / "runs"
     code, out = cli("train", "cgan", "--data", str(tmp_path / "digits"), "--name", "c", "--runs-dir", str(runs),
-                    "--steps", "2", *flags([*TINY, "channels=1"]))
+                    "--steps", "2", *flags(*TINY["cgan"], *QUIET, "channels=1"))
     assert code == 0, out
     assert "num_classes: 3" in (runs / "c" / "config.yaml").read_text()
     state = torch.load(runs / "c" / "checkpoints" / "step_00000002.pt", weights_only=True)
@@ -170,9 +155,9 @@ def test_cli_train_sample_by_label_and_export(tmp_path: Path, cli):
     assert code == 0, out
     # a folder that is not class-per-subfolder, and a num_classes that contradicts the folders
     write_images(tmp_path / "flat", 2)
-    code, out = cli("train", "cgan", "--data", str(tmp_path / "flat"), *flags(TINY))
+    code, out = cli("train", "cgan", "--data", str(tmp_path / "flat"), *flags(*TINY["cgan"], *QUIET))
     assert code == 2 and "subfolder" in out
-    code, out = cli("train", "cgan", "--data", str(tmp_path / "digits"), *flags([*TINY, "num_classes=5"]))
+    code, out = cli("train", "cgan", "--data", str(tmp_path / "digits"), *flags(*TINY["cgan"], *QUIET, "num_classes=5"))
     assert code == 2 and "3 classes" in out
 
 

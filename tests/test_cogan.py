@@ -16,21 +16,7 @@ from translate.errors import ConfigError
 from translate.nets import build_net, count_params
 from translate.plugins.cogan import CoGAN, CoGANConfig
 
-from conftest import write_images
-
-TINY = ["ngf=4", "ndf=2", "z_dim=8", "batch_size=2", "progress=false", "tensorboard=false", "num_workers=0"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def flags(items: list[str]) -> list[str]:
-    return [x for s in items for x in ("--set", s)]
+from conftest import QUIET, TINY, flags, write_images
 
 
 def test_official_digits_generator():
@@ -162,7 +148,7 @@ def test_cli_two_folders_train_sample_export(tmp_path: Path, cli):
     write_images(tmp_path / "b", 2, size=30, seed=2, mode="L")
     runs = tmp_path / "runs"
     code, out = cli("train", "cogan", "--data", str(tmp_path / "a"), "--data-b", str(tmp_path / "b"), "--name", "co",
-                    "--runs-dir", str(runs), "--steps", "2", *flags(TINY))
+                    "--runs-dir", str(runs), "--steps", "2", *flags(*TINY["cogan"], *QUIET))
     assert code == 0, out
     assert "steps: 2" in out and "data_b:" in (runs / "co" / "config.yaml").read_text()
     code, out = cli("sample", str(runs / "co"), "-n", "4", str(tmp_path / "pairs.png"))
@@ -177,9 +163,9 @@ def test_cli_two_folders_train_sample_export(tmp_path: Path, cli):
     write_images(tmp_path / "ab" / "A", 2, size=30, seed=3)
     write_images(tmp_path / "ab" / "B", 2, size=30, seed=4)
     code, out = cli("train", "cogan", "--data", str(tmp_path / "ab"), "--runs-dir", str(runs), "--steps", "1",
-                    *flags([*TINY, "channels=3"]))
+                    *flags(*TINY["cogan"], *QUIET, "channels=3"))
     assert code == 0, out
-    code, out = cli("train", "cogan", "--data", str(tmp_path / "a"), *flags(TINY))
+    code, out = cli("train", "cogan", "--data", str(tmp_path / "a"), *flags(*TINY["cogan"], *QUIET))
     assert code == 2 and "--data-b" in out
 
 

@@ -50,6 +50,7 @@ def test_old_checkpoint_weights_are_the_ones_loaded() -> None:
 
 
 @pytest.mark.parametrize("variant", ["cyclegan", "srgan", "cgan"])
+@pytest.mark.slow
 def test_old_runs_resume(old_runs: Path, variant: str) -> None:
     from translate import config as C
     from translate import train as T

@@ -85,3 +85,20 @@ def test_cli_trains_two_steps_and_resumes(unpaired_dir, tmp_path, cli):
     assert "steps: 4" in out and (runs / "h2z" / "checkpoints" / "step_00000004.pt").is_file()
     code, out = cli("train", "cyclegan", "--data", str(tmp_path / "missing"))
     assert code == 2 and "missing" in out
+
+
+def _plan(data, tmp_path, name, steps, resume=None):
+    from conftest import TINY_CYCLEGAN, plan_run
+
+    sets = [*TINY_CYCLEGAN, "epochs=1", "decay_epochs=2", "num_workers=0", "sample_every=2", "log_every=1", f"steps={steps}"]
+    return plan_run("cyclegan", data, tmp_path / "runs", name, sets, resume)
+
+
+def test_resume_is_bit_identical_pool_included(unpaired_dir, tmp_path):
+    from conftest import straight_and_resumed
+
+    a, b = straight_and_resumed(lambda name, steps, resume: _plan(unpaired_dir, tmp_path, name, steps, resume))
+    assert a["progress"] == {"step": 6, "epoch": 2, "batch_in_epoch": 2}
+    assert a["schedulers"]["G"]["last_epoch"] == b["schedulers"]["G"]["last_epoch"] == 2
+    pa, pb = a["variant_state"]["pool_A"], b["variant_state"]["pool_A"]
+    assert len(pa) == len(pb) == 3 and all(torch.equal(x, y) for x, y in zip(pa, pb))

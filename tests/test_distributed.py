@@ -37,6 +37,8 @@ from translate.rundir import RunDir
 from translate.engine import distributed as D
 from translate.variant import VARIANTS
 
+pytestmark = pytest.mark.slow  # torchrun subprocesses (two gloo processes each)
+
 # The L1 cycle/identity terms are off: their gradient is a sign, which the last-bit differences
 # between batch-1-per-rank and batch-2 convolutions flip here and there (measured: 1e-4 apart
 # after 3 steps with them, 3e-7 without); the LSGAN terms still train every net through DDP.
@@ -59,13 +61,6 @@ class CycleGANSGD(CycleGAN):
 """
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets gain nothing from 2 threads, and 1 thread is immune to a busy second core."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

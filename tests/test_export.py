@@ -74,13 +74,6 @@ class TinyPair(Variant):
 '''
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny nets: one intra-op thread avoids OpenMP stalls when the shared cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +116,7 @@ def pair_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
+@pytest.mark.slow
 def test_image_onnx_parity_metadata_and_dynamic_shapes(official_pth, image_onnx):
     path, result = image_onnx
     assert result.exporter == "dynamo" and result.translators == ["AtoB"]
@@ -165,6 +159,7 @@ def test_falls_back_to_torchscript_when_dynamo_fails(official_pth, tmp_path, mon
     assert max(result.parity.values()) <= 1e-4
 
 
+@pytest.mark.slow
 def test_cli_export_prints_parity_and_writes_safetensors(official_pth, image_onnx, tmp_path, cli):
     code, out = cli("export", str(official_pth), "--format", "onnx", "-o", str(tmp_path / "g.onnx"), "--exporter", "torchscript")
     assert code == 0, out
@@ -242,6 +237,7 @@ def test_noise_model_safetensors_round_trip_and_onnx_sampling(pair_run, tmp_path
     assert np.abs(diff).max() <= 1
 
 
+@pytest.mark.slow
 def test_convert_backend_onnx_exports_on_the_fly(official_pth, tmp_path, cli):
     src = tmp_path / "in"
     src.mkdir()
@@ -280,6 +276,7 @@ print("ok without torch")
 '''
 
 
+@pytest.mark.slow
 def test_onnx_inference_needs_no_torch(image_onnx, pair_run, tmp_path):
     import subprocess
     import sys

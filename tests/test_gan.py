@@ -15,23 +15,7 @@ from translate.engine.step import Step
 from translate.nets import build_net, count_params
 from translate.plugins.gan import GAN, GANConfig
 
-from conftest import write_images
-
-TINY = ["image_size=16", "load_size=16", "ngf=4", "ndf=4", "z_dim=8", "batch_size=2",
-        "progress=false", "tensorboard=false", "num_workers=0"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny nets: one intra-op thread avoids OpenMP stalls when the shared cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def flags(items: list[str]) -> list[str]:
-    return [x for s in items for x in ("--set", s)]
+from conftest import QUIET, TINY, StubJudge, flags, write_images
 
 
 def test_dcgan_64px_matches_the_pytorch_reference():
@@ -118,20 +102,6 @@ def test_fixed_z_survives_state_round_trip_and_sample_rows():
     assert torch.equal(rows[1][1], nets["G"](a.fixed.z[:3]))  # the same z every time
 
 
-class StubJudge(nn.Module):
-    """A 'classifier' that reads the class off the mean brightness: 2 classes, feature = mean."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.head = nn.Linear(1, 2)
-        with torch.no_grad():
-            self.head.weight.copy_(torch.tensor([[-1.0], [1.0]]))
-            self.head.bias.zero_()
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return x.flatten(1).mean(1, keepdim=True)
-
-
 def test_evaluate_reports_mode_coverage_and_frechet_distance():
     cfg = dataclasses.replace(GANConfig(), image_size=8, ngf=2, ndf=2, z_dim=4, channels=1, eval_samples=40)
     v = GAN(cfg)
@@ -149,7 +119,7 @@ def test_cli_train_sample_export(tmp_path: Path, cli):
     write_images(tmp_path / "faces" / "nested", 4, seed=1)
     runs = tmp_path / "runs"
     code, out = cli("train", "gan", "--data", str(tmp_path / "faces"), "--name", "g", "--runs-dir", str(runs),
-                    "--steps", "2", *flags(TINY))
+                    "--steps", "2", *flags(*TINY["gan"], *QUIET))
     assert code == 0, out
     assert "steps: 2" in out and (runs / "g" / "checkpoints" / "step_00000002.pt").is_file()
     assert list((runs / "g" / "samples").glob("*.png"))
@@ -162,7 +132,7 @@ def test_cli_train_sample_export(tmp_path: Path, cli):
     code, out = cli("export", str(runs / "g"), "--format", "onnx", "-o", str(onnx_path), "--exporter", "torchscript")
     assert code == 0, out
     assert onnx_path.is_file() and "parity" in out
-    code, out = cli("train", "gan", "--data", str(tmp_path / "faces"), "--data-b", str(tmp_path), *flags(TINY))
+    code, out = cli("train", "gan", "--data", str(tmp_path / "faces"), "--data-b", str(tmp_path), *flags(*TINY["gan"], *QUIET))
     assert code == 2 and "--data-b" in out
 
 

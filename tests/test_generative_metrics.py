@@ -5,7 +5,6 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
 from translate.metrics.generative import (
     class_histogram,
@@ -17,6 +16,8 @@ from translate.metrics.generative import (
     pair_consistency,
     per_class_accuracy,
 )
+
+from conftest import StubJudge
 
 
 def test_frechet_distance_closed_forms():
@@ -70,22 +71,8 @@ def test_pair_consistency_paired_vs_unpaired():
         known_mapping("rotate", (0.0, 1.0))
 
 
-class MeanJudge(nn.Module):
-    """2 classes by sign of the mean; the feature is the mean itself."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.head = nn.Linear(1, 2)
-        with torch.no_grad():
-            self.head.weight.copy_(torch.tensor([[-1.0], [1.0]]))
-            self.head.bias.zero_()
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return x.flatten(1).mean(1, keepdim=True)
-
-
 def test_gan_scores_see_mode_collapse():
-    judge = MeanJudge()
+    judge = StubJudge()
     real = torch.cat([torch.full((100, 1, 2, 2), -0.5), torch.full((100, 1, 2, 2), 0.5)])[torch.randperm(200)]
     collapsed = torch.full((100, 1, 2, 2), 0.5)
     covered = real[:100]

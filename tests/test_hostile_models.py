@@ -164,6 +164,7 @@ def test_no_entry_point_runs_code_a_model_names(location, trick, in_model_dir, c
     h.check(0, capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_the_real_cli_ends_in_one_line(tmp_path: Path) -> None:
     """Out of process, as a user runs it: exit code 2, one line on stderr, nothing imported."""
     for location, trick in (("sidecar", "plugin-rel"), ("rundir", "stdlib-this")):

@@ -62,6 +62,7 @@ def test_builtins_come_from_entry_points():
     assert statuses["cyclegan"].source.startswith("entry point 'cyclegan'")
 
 
+@pytest.mark.slow
 def test_single_file_plugin_trains_through_cli(tmp_path, unpaired_dir, cli):
     path = tmp_path / "my_gan.py"
     path.write_text(PLUGIN.format(tag="tinyfile"))

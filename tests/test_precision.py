@@ -24,13 +24,6 @@ from translate.plugins.cyclegan import CycleGAN, CycleGANConfig
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets gain nothing from 2 threads, and 1 thread is immune to a busy second core."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _model_and_loss(seed: int = 0) -> tuple[nn.Module, torch.Tensor]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import write_images
+from conftest import QUIET, TINY, flags, write_images
 from PIL import Image
 
 import translate.plugins.srgan as srgan_module
@@ -19,15 +19,6 @@ from translate.metrics.sr import score_pair
 from translate.nets import build_net, count_params
 from translate.perceptual import PerceptualLoss, load_vgg19, vgg19_cut, vgg19_features
 from translate.plugins.srgan import SRGAN, SRGANConfig
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP hand-offs (slow on a busy 2-core machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
@@ -204,12 +195,8 @@ def test_config_errors(no_vgg_cache):
     assert (meta.in_range, meta.out_range, meta.scale, meta.size_multiple) == ((0.0, 1.0), (-1.0, 1.0), 4, 1)
 
 
-TINY = ["nf=8", "n_blocks=1", "ndf=4", "image_size=16", "batch_size=2", "epoch_size=4", "progress=false",
-        "tensorboard=false", "num_workers=0"]
-
-
 def _flags(*sets: str) -> list[str]:
-    return [x for s in [*TINY, *sets] for x in ("--set", s)]
+    return flags(*TINY["srgan"], *QUIET, *sets)
 
 
 def test_cli_both_phases_then_eval_convert_export(tmp_path, cli, no_vgg_cache):

@@ -24,13 +24,6 @@ from translate.inference.translator import Translator
 from conftest import TINY_CYCLEGAN, write_images
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny nets: one intra-op thread avoids OpenMP stalls when the shared cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

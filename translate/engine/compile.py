@@ -12,6 +12,18 @@ from torch import nn
 from translate.files import first_line
 
 
+def passthrough_getattr(self: nn.Module, name: str) -> Any:
+    """`__getattr__` of a wrapper module (compiled, DDP): its own attributes, else those of the
+    wrapped net in `self.module` (`G.z_dim`, `G.in_channels`, ...)."""
+    try:
+        return nn.Module.__getattr__(self, name)
+    except AttributeError:
+        inner = self.__dict__.get("_modules", {}).get("module")
+        if inner is None or name.startswith("__"):
+            raise
+        return getattr(inner, name)
+
+
 class Compiled(nn.Module):
     """A net that runs compiled until compiling fails once, then eagerly for good.
 
@@ -42,14 +54,7 @@ class Compiled(nn.Module):
                 object.__setattr__(self, "_compiled", None)
         return self.module(*args, **kwargs)
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            inner = self.__dict__.get("_modules", {}).get("module")
-            if inner is None or name.startswith("__"):
-                raise
-            return getattr(inner, name)
+    __getattr__ = passthrough_getattr
 
 
 def _warn(name: str, err: BaseException) -> None:

@@ -23,6 +23,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from translate.engine.compile import passthrough_getattr
+
 
 @dataclass
 class DistInfo:
@@ -74,14 +76,7 @@ class DDP(nn.parallel.DistributedDataParallel):
             return self.module(*args, **kwargs)  # frozen: no gradient of ours to all-reduce
         return super().forward(*args, **kwargs)
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            inner = self.__dict__.get("_modules", {}).get("module")
-            if inner is None or name.startswith("__"):
-                raise
-            return getattr(inner, name)
+    __getattr__ = passthrough_getattr
 
 
 # torch >= 2.14 names it forward_sync_buffers (and still syncs buffers once, at wrap time)

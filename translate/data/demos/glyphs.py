@@ -160,16 +160,21 @@ def ground_truth(cfg: Any, n: int) -> dict[str, Any]:
     return {**held_out(cfg, n), "classifier": judge, "class_names": list(CLASS_NAMES)}
 
 
-def single_bundle(cfg: Any, **options: Any) -> DataBundle:
-    """The "single" kind's demo: glyphs, judged by a glyph classifier."""
-    _no_data_b(options)
+def _bundle(items: type, cfg: Any, options: dict[str, Any], eval_size: int, **truth: Any) -> DataBundle:
+    if options.get("data_b") is not None:
+        raise ConfigError("--data-b needs --data too (the demo has its own two domains)")
     return DataBundle(
-        train=Glyphs(cfg, options.get("demo_size", 6000)),
-        preview=Glyphs(cfg, 16, offset=HELD_OUT_OFFSET),
+        train=items(cfg, options.get("demo_size", 6000)),
+        preview=items(cfg, 16, offset=HELD_OUT_OFFSET),
         source="demo",
-        ground_truth=ground_truth(cfg, options.get("eval_size", 2000)),
+        ground_truth={**ground_truth(cfg, options.get("eval_size", eval_size)), **truth},
         in_memory=True,
     )
+
+
+def single_bundle(cfg: Any, **options: Any) -> DataBundle:
+    """The "single" kind's demo: glyphs, judged by a glyph classifier."""
+    return _bundle(Glyphs, cfg, options, 2000)
 
 
 def labelled_bundle(cfg: Any, **options: Any) -> DataBundle:
@@ -181,19 +186,7 @@ def labelled_bundle(cfg: Any, **options: Any) -> DataBundle:
 
 def two_domain_bundle(cfg: Any, **options: Any) -> DataBundle:
     """The "two_folders" kind's demo: glyphs (A) and inverted glyphs (B) from disjoint samples."""
-    _no_data_b(options)
-    return DataBundle(
-        train=InvertedGlyphPairs(cfg, options.get("demo_size", 6000)),
-        preview=InvertedGlyphPairs(cfg, 16, offset=HELD_OUT_OFFSET),
-        source="demo",
-        ground_truth={**ground_truth(cfg, options.get("eval_size", 1000)), "mapping": "invert"},
-        in_memory=True,
-    )
-
-
-def _no_data_b(options: dict[str, Any]) -> None:
-    if options.get("data_b") is not None:
-        raise ConfigError("--data-b needs --data too (the demo has its own two domains)")
+    return _bundle(InvertedGlyphPairs, cfg, options, 1000, mapping="invert")
 
 
 __all__ = ["CLASS_NAMES", "Glyphs", "InvertedGlyphPairs", "glyph_classifier", "ground_truth", "held_out", "render",
