@@ -22,7 +22,7 @@ from PIL import Image
 
 from translate.inference.convert import ConvertOptions, convert
 from translate.nets import build_net
-from translate.inference.backends import cpu_bf16_slowdown
+from translate.device import bf16_verdict
 from translate.inference.loading import open_model
 
 GFLOP_PER_IMAGE_256 = 99.1
@@ -96,9 +96,9 @@ def main() -> None:
         print(f"{'backend':<12} {'images/s':>9} {'GFLOP/s':>9} {'of matmul':>10} {'setup s':>8}", flush=True)
         for name in args.backends.split(","):
             backend, _, precision = name.partition("-")
-            if precision == "bf16" and not args.force_bf16 and (slow := cpu_bf16_slowdown()) > 8:
-                print(f"{name:<12} skipped: this CPU has no fast bf16 kernels (a probe conv ran {slow:.0f}× slower "
-                      "than fp32; a 256² image would take minutes) — --force-bf16 runs it anyway", flush=True)
+            fast, why = bf16_verdict(torch.device("cpu"))
+            if precision == "bf16" and not args.force_bf16 and not fast:
+                print(f"{name:<12} skipped: {why} — --force-bf16 runs it anyway", flush=True)
                 continue
             ips, setup_s = run(weights, root / "photos", root / name, backend, precision or "fp32", opt)
             print(f"{name:<12} {ips:>9.3f} {ips * flop:>9.1f} {ips * flop / peak:>9.0%} {setup_s:>8.1f}", flush=True)

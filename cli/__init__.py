@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from translate.cli.app import app
+from translate.cli.app import app, exit_code
 from translate.errors import TranslateError
 
 _registered = False
@@ -28,7 +28,10 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, standalone_mode=True)
     except TranslateError as err:
         typer.echo(f"error: {err}", err=True)
-        sys.exit(2)
+        sys.exit(exit_code(err))
+    except KeyboardInterrupt:  # a second Ctrl-C: the first one already asked the work to stop
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
 
 
-__all__ = ["app", "main", "_register"]
+__all__ = ["app", "exit_code", "main", "_register"]

@@ -38,6 +38,6 @@ def eval_cmd(
     for r in results:
         table.add_row(r.name, str(r.count), f"{r.psnr_y_bicubic:.2f}", f"{r.psnr_y:.2f}", f"{r.gain:+.2f}",
                       f"{r.ssim_y_bicubic:.4f}", f"{r.ssim_y:.4f}")
-    Console(width=120).print(table)
+    Console().print(table)
     path = write_report(report, out or default_report_path(model))
     typer.echo(f"report: {path}")

@@ -33,10 +33,14 @@ def variants_list(plugin: list[str] = typer.Option([], "--plugin", help="also lo
     from translate.variant import VARIANTS
 
     discovery.load_all(plugin)
-    table = Table("variant", "data", "description", "source")
+    table = Table(expand=False)
+    table.add_column("variant", no_wrap=True, style="bold")
+    table.add_column("data", no_wrap=True)
+    table.add_column("description", overflow="fold", ratio=3)
+    table.add_column("source", overflow="fold", ratio=2)
     for name, cls in VARIANTS.items():
         table.add_row(name, cls.data, cls.description, VARIANTS.source(name))
-    Console(width=200).print(table)
+    Console().print(table)  # the terminal's width (80 columns when piped)
 
 
 @variants_app.command("show", help="A variant's config fields: defaults (the paper's recipe) and help.")
@@ -50,10 +54,14 @@ def variants_show(
 
     discovery.load_all(plugin)
     cls = discovery.user_variant(variant)
-    console = Console(width=200)
+    console = Console()
     console.print(f"[bold]{cls.name}[/] — {cls.description}  (data: {cls.data})")
     for title, fields in (("model (the recipe)", C.field_help(cls.config)), ("engine", C.field_help(EngineConfig))):
-        table = Table("key", "type", "default", "help", title=title)
+        table = Table(title=title, title_justify="left")
+        table.add_column("key", no_wrap=True, style="bold")
+        table.add_column("type", overflow="fold")
+        table.add_column("default", overflow="fold", max_width=24)
+        table.add_column("help", overflow="fold", ratio=1)
         for key, tp, default, text in fields:
             demo = f" [demo: {cls.demo[key]}]" if title.startswith("model") and key in cls.demo else ""
             table.add_row(escape(key), escape(tp), escape(repr(default)), escape(text + demo))

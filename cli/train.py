@@ -5,37 +5,45 @@ from typing import Optional
 
 import typer
 
-from translate.cli.app import app
+from translate.cli.app import app, apply_quiet, complete_set, complete_variant, quiet_option
 
 
 @app.command(
     "train",
     help=(
         "Train a GAN variant. With no --data, trains on the variant's built-in demo data. "
-        "VARIANT is a registered name (see `translate variants list`) or a plugin .py file."
+        "VARIANT is a registered name (see `translate variants list`) or a plugin .py file. "
+        "Every run writes runs/NAME/: config.yaml, provenance.json, checkpoints/, metrics.jsonl, samples/, index.html."
     ),
 )
 def train_cmd(
-    variant: Optional[str] = typer.Argument(None, help="variant name (cyclegan, ...) or path/to/plugin.py"),
+    variant: Optional[str] = typer.Argument(None, help="variant name (cyclegan, ...) or path/to/plugin.py",
+                                            autocompletion=complete_variant),
     data: Optional[str] = typer.Option(None, "--data", "-d", help="dataset folder or catalog name (omit: demo data)"),
     data_b: Optional[str] = typer.Option(None, "--data-b", help="second domain's folder, for two-folder variants"),
-    name: Optional[str] = typer.Option(None, "--name", "-n", help="run name: writes runs/NAME/"),
-    resume: Optional[str] = typer.Option(None, "--resume", help="continue a run (runs/NAME or a checkpoint file)"),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="YAML file of config values"),
-    set_: list[str] = typer.Option([], "--set", "-s", help="override one config value: key=value (repeatable)"),
-    plugin: list[str] = typer.Option([], "--plugin", help="load a plugin .py file first (repeatable)"),
+    name: Optional[str] = typer.Option(None, "--name", "-n", help="run name: writes RUNS_DIR/NAME/"),
+    resume: Optional[str] = typer.Option(None, "--resume", help="continue a run (runs/NAME or a checkpoint file); "
+                                         "'auto' with --name: continue it if it exists, else start it"),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="YAML file of config values (a run's config.yaml "
+                                         "reproduces that run: variant and data included)"),
+    set_: list[str] = typer.Option([], "--set", "-s", help="override one config value: key=value (repeatable)",
+                                   autocompletion=complete_set),
+    plugin: list[str] = typer.Option([], "--plugin", help="load a plugin .py file first (repeatable; needed to "
+                                     "resume a run of a single-file plugin)"),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N, mps"),
-    precision: Optional[str] = typer.Option(None, help="fp32, bf16 or fp16"),
+    precision: Optional[str] = typer.Option(None, help="fp32, bf16, fp16 or auto (bf16 where it is native and fast)"),
     steps: Optional[int] = typer.Option(None, help="stop after this many steps"),
     seed: Optional[int] = typer.Option(None, help="random seed"),
     runs_dir: str = typer.Option("runs", "--runs-dir", help="parent folder of run directories"),
     nproc: int = typer.Option(1, "--nproc", help="processes (one per GPU) on this machine: runs torchrun for you"),
+    quiet: bool = quiet_option(),
 ) -> None:
     import os
 
     from translate import config as C
     from translate import train as T
 
+    apply_quiet(quiet)
     if nproc > 1:
         import sys
 
@@ -52,7 +60,6 @@ def train_cmd(
         if value is not None:
             sets[f"engine.{key}"] = value
     plan = T.plan(variant, data, data_b, name, resume, config, sets, plugin, runs_dir)
-    echo(f"training {plan.variant.name} on {plan.data or 'the built-in demo data'} -> {plan.run_dir}")
     summary = T.run(plan)
     for key, value in summary.items():
         echo(f"  {key}: {value}")

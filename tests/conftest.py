@@ -189,12 +189,13 @@ def cli():
     runner = CliRunner()
 
     def invoke(*args: str) -> tuple[int, str]:
+        from translate.cli import exit_code
         from translate.errors import TranslateError
 
         try:
             result = runner.invoke(app, list(args), catch_exceptions=False)
         except TranslateError as err:
-            return 2, f"error: {err}"
+            return exit_code(err), f"error: {err}"
         return result.exit_code, result.output
 
     return invoke

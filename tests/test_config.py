@@ -22,8 +22,10 @@ def test_demo_preset_only_without_data(tmp_path):
     demo = T.plan("cyclegan", runs_dir=tmp_path)
     assert demo.model.image_size == 32 and demo.data is None
     assert demo.run_dir.name == "cyclegan-demo"
-    over = T.plan("cyclegan", sets={"image_size": "48"}, runs_dir=tmp_path)
+    over = T.plan("cyclegan", sets={"image_size": "48", "load_size": "52"}, runs_dir=tmp_path)
     assert over.model.image_size == 48
+    with pytest.raises(ConfigError, match="load_size 36 is smaller than image_size 48"):  # the demo's load_size
+        T.plan("cyclegan", sets={"image_size": "48"}, runs_dir=tmp_path)
 
 
 def test_unknown_key_lists_valid_ones(tmp_path):

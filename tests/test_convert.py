@@ -137,7 +137,7 @@ def test_output_inside_or_equal_to_input_is_refused(translator, tmp_path, cli, o
             convert(translator, src, dst, ConvertOptions(**QUIET))
     assert sorted(p.name for p in src.rglob("*")) == ["a.png"]
     code, out = cli("convert", str(official_pth), str(src), str(src / "out"), "--no-progress")
-    assert code == 2 and "inside the input folder" in out and "Traceback" not in out
+    assert code == 1 and "inside the input folder" in out and "Traceback" not in out
     with pytest.raises(DataError, match="is the input file itself"):
         convert(translator, src / "a.png", src / "a.png", ConvertOptions(**QUIET))
 

@@ -84,7 +84,7 @@ def test_cli_trains_two_steps_and_resumes(unpaired_dir, tmp_path, cli):
     assert code == 0, out
     assert "steps: 4" in out and (runs / "h2z" / "checkpoints" / "step_00000004.pt").is_file()
     code, out = cli("train", "cyclegan", "--data", str(tmp_path / "missing"))
-    assert code == 2 and "missing" in out
+    assert code == 1 and "missing" in out  # a data error: exit 1 (usage errors: 2)
 
 
 def _plan(data, tmp_path, name, steps, resume=None):

@@ -113,6 +113,6 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
     with pytest.raises(SystemExit) as exc:
         main(["datasets", "verify", "horse2zebra", "--dir", str(tmp_path)])
-    assert exc.value.code == 2
+    assert exc.value.code == 1  # a runtime failure (usage errors exit 2)
     err = capsys.readouterr().err.strip()
     assert err == "error: dataset 'horse2zebra' is not downloaded yet: run `translate datasets fetch horse2zebra`"

@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -63,12 +64,16 @@ class CycleGANSGD(CycleGAN):
 
 
 
+PLUGIN_FILE: list[Path] = []
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("ddp") / "data"
     write_images(root / "trainA", 8, seed=1)
     write_images(root / "trainB", 8, seed=2)
     (root.parent / "cyclegan_sgd.py").write_text(PLUGIN)
+    PLUGIN_FILE[:] = [root.parent / "cyclegan_sgd.py"]
     yield root
     if "cyclegan_sgd" in VARIANTS:
         VARIANTS.remove("cyclegan_sgd")
@@ -84,21 +89,21 @@ def ddp_run(data):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return runs / "two", done.stdout
+    return runs / "two", done.stdout, done.stderr
 
 
 def _single(data, tmp_path, steps=3, resume=None):
-    if resume is not None:
-        return T.plan(resume=str(resume), sets=C.parse_sets([f"steps={steps}"]))
+    if resume is not None:  # the run's plugin file is the user's to name: --plugin
+        return T.plan(resume=str(resume), sets=C.parse_sets([f"steps={steps}"]), plugins=[str(PLUGIN_FILE[0])])
     sets = C.parse_sets([*SETS, "batch_size=2", f"steps={steps}"])
     plugin = str(data.parent / "cyclegan_sgd.py")
     return T.plan(plugin, data=str(data), name="one", sets=sets, runs_dir=tmp_path / "runs")
 
 
 def test_two_processes_equal_one_process_at_the_same_global_batch(ddp_run, data, tmp_path):
-    run, stdout = ddp_run
+    run, stdout, stderr = ddp_run
     assert "replicas_identical: True" in stdout and "world_size: 2" in stdout  # bit-identical ranks
-    assert stdout.count("training cyclegan_sgd") == 1  # rank 0 alone prints
+    assert stderr.count("training cyclegan_sgd") == 1  # rank 0 alone logs
     two = ckpt.load_checkpoint(RunDir(run).latest_checkpoint())
     plan = _single(data, tmp_path)
     T.run(plan)

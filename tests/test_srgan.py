@@ -223,7 +223,7 @@ def test_cli_both_phases_then_eval_convert_export(tmp_path, cli, no_vgg_cache):
     assert "steps: 2" in out and "loss/content" in out
     code, out = cli("train", "srgan", "--data", str(photos), "--runs-dir", str(runs), "--steps", "1",
                     *_flags("phase=srgan", f"pretrained={tmp_path / 'nowhere'}", f"vgg_weights={vgg}"))
-    assert code == 2 and "nowhere" in out
+    assert code == 1 and "nowhere" in out
     vgg.unlink()  # inference never needs the VGG
 
     # eval: one row per image set, JSON report, bicubic figures as computed by hand
@@ -242,7 +242,7 @@ def test_cli_both_phases_then_eval_convert_export(tmp_path, cli, no_vgg_cache):
     assert first["psnr_y_bicubic"] == pytest.approx(p, abs=1e-6) and first["ssim_y_bicubic"] == pytest.approx(s, abs=1e-6)
     assert np.isfinite(report["sets"][0]["psnr_y"])
     code, out = cli("eval", str(runs / "pre"), "--data", str(tmp_path / "missing"))
-    assert code == 2 and "missing" in out
+    assert code == 1 and "missing" in out
 
     # convert: 4× larger outputs; export: ONNX with a parity check
     write_images(tmp_path / "small", 2, size=10, seed=7)

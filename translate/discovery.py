@@ -140,8 +140,10 @@ def resolve_variant(name: str):  # noqa: ANN201 - returns type[Variant]
     if name not in VARIANTS:
         broken = [s for s in _loaded.values() if not s.ok]
         hint = f" (plugins that failed to load: {', '.join(f'{s.name}: {s.error}' for s in broken)})" if broken else ""
+        from translate.config import did_you_mean
+
         known = ", ".join(VARIANTS.names()) or "(none)"
-        raise PluginError(f"unknown variant '{name}'; known: {known}{hint}")
+        raise PluginError(f"unknown variant '{name}'; known: {known}{hint}{did_you_mean(name, VARIANTS.names())}")
     return VARIANTS.get(name)
 
 

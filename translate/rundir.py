@@ -14,13 +14,14 @@ This module is torch-free: inference reads run directories without importing the
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from translate.files import atomic_write
+from translate.files import atomic_write, stale_temp_files
 
 CHECKPOINT = re.compile(r"^step_(\d+)\.pt$")
 SAMPLE = re.compile(r"^step_(\d+)\.png$")
@@ -158,6 +159,66 @@ class RunDir:
             if isinstance(record, dict):
                 out.append(record)
         return out
+
+
+class RunLock:
+    """One writer per run directory: `.lock` holds the writer's pid, host and start time.
+
+    A second writer gets one line naming the holder. A lock left by a process that is gone
+    (same host, pid not alive) is taken over; one from another host is trusted until removed."""
+
+    def __init__(self, run: RunDir) -> None:
+        self.run, self.held = run, False
+
+    def acquire(self) -> None:
+        import socket
+
+        from translate.errors import TranslateError
+        from translate.provenance import now
+
+        path = self.run.lock_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": now()}
+        for _ in range(3):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self.run.read_json(path)
+                if holder.get("host") == me["host"] and isinstance(holder.get("pid"), int) and not _alive(holder["pid"]):
+                    path.unlink(missing_ok=True)  # a stale lock of a process that is gone: take it over
+                    continue
+                if holder.get("pid") == me["pid"] and holder.get("host") == me["host"]:
+                    self.held = True  # this process holds it already
+                    return
+                raise TranslateError(
+                    f"run {self.run.path} is being written by pid {holder.get('pid', '?')} on "
+                    f"{holder.get('host', '?')} (since {holder.get('since', '?')}); wait for it, or, if that "
+                    f"process is gone, delete {path}"
+                ) from None
+            with os.fdopen(fd, "w") as fh:
+                fh.write(json.dumps(me))
+            self.held = True
+            for stale in [*stale_temp_files(self.run.checkpoints_dir), *stale_temp_files(self.run.path)]:
+                stale.unlink(missing_ok=True)  # half-written files of a writer that was killed
+            return
+        raise TranslateError(f"cannot take the lock {path}; delete it if no run is writing there")
+
+    def release(self) -> None:
+        if self.held:
+            holder = self.run.read_json(self.run.lock_path)
+            if holder.get("pid") == os.getpid():
+                self.run.lock_path.unlink(missing_ok=True)
+            self.held = False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def _by_step(folder: Path, pattern: re.Pattern[str]) -> list[Path]:

@@ -1,7 +1,20 @@
-"""`translate train` as a function: resolve variant, config, data and run dir, then fit."""
+"""`translate train` as a function: plan a run (every check before any work), then run it.
+
+    p = plan("cyclegan", data="horse2zebra", name="h2z", sets={"lr": "1e-4"})
+    summary = run(p)
+
+`plan` resolves the variant (by name, or the user's own plugin file), the config (defaults <
+`--config` file < `--set`), validates every value and the sizes the nets can take, and picks
+the run directory (confined to `runs_dir`). `resume` takes a run directory, a checkpoint file,
+or "auto" (with `name`): resume `runs_dir/name` if it has a checkpoint, else start it — a
+requeued cluster job needs one command line. A resumed run keeps its original config.yaml;
+this session's `--set` values apply on top and are recorded in provenance.json.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +23,9 @@ from translate import discovery
 from translate.data import open_data
 from translate.engine.config import EngineConfig
 from translate.errors import ConfigError, TranslateError
-from translate.rundir import RunDir
+from translate.rundir import RunDir, RunLock
+
+log = logging.getLogger("translate")
 
 
 @dataclass
@@ -21,7 +36,9 @@ class RunPlan:
     data: str | None
     data_b: str | None
     run_dir: Path
-    resume: Path | None
+    resume: Path | None  # a run directory (newest valid checkpoint) or one checkpoint file
+    overrides: dict[str, Any] = field(default_factory=dict)  # this session's --set values
+    auto_name: str = ""  # the base of a generated name (a unique runs/BASE[-N] is claimed at start)
 
 
 def plan(
@@ -35,16 +52,22 @@ def plan(
     plugins: list[str] = (),  # type: ignore[assignment]
     runs_dir: str | Path = "runs",
 ) -> RunPlan:
-    """Work out everything a run needs; raise one-line errors for anything wrong."""
+    """Work out everything a run needs; raise one-line errors for anything wrong (nothing is written)."""
     discovery.load_all(list(plugins))
+    runs = Path(runs_dir)
+    if resume == "auto":
+        if not name:
+            raise ConfigError("--resume auto needs --name: the run to continue, or to start if it is not there")
+        target = _confined(runs, name)
+        resume = str(target) if RunDir(target).latest_checkpoint() is not None else None
     flat: dict[str, Any] = {}
+    cls = None
     resume_path = None
     if resume is not None:
         run_dir = Path(resume)
         if run_dir.is_file():  # a checkpoint file inside runs/<name>/checkpoints/
             resume_path, run_dir = run_dir, run_dir.parent.parent
         run = RunDir(run_dir)
-        saved = run.config_path
         if not run.exists():
             raise TranslateError(f"cannot resume {resume}: no config.yaml there (is it a run directory?)")
         meta = run.read_config()
@@ -53,10 +76,10 @@ def plan(
                                           f"run {run_dir}")
         data = data or meta.get("data")
         data_b = data_b or meta.get("data_b")
-        flat.update(C.read_file(saved))
-        resume_path = resume_path or run.latest_checkpoint()
-        if resume_path is None:
+        flat.update(C.read_file(run.config_path))
+        if run.latest_checkpoint() is None:
             raise TranslateError(f"cannot resume {run_dir}: it has no checkpoint yet")
+        resume_path = resume_path or run.path
     if config_file:
         saved_cfg = C.read_file(config_file)
         if variant is None and resume is None:  # a run's own config.yaml reproduces the run: variant and data too
@@ -69,53 +92,128 @@ def plan(
         flat.update(saved_cfg)
     if variant is not None:
         cls = discovery.user_variant(variant)  # the user's own choice: a name, or their plugin file
-    elif "cls" not in locals():
+    elif cls is None:
         raise ConfigError("name a variant (e.g. `translate train cyclegan`), give a run's --config, or --resume a run")
-    flat.update(sets or {})
+    overrides = dict(sets or {})
+    flat.update(overrides)
     eng_values, model_values = C.split_sections(flat, EngineConfig, cls.config)
     model = cls.config()
     if data is None and resume is None:
         model = C.apply(model, cls.demo)
     model = C.apply(model, model_values)
     engine = C.apply(EngineConfig(), eng_values)
-    cls.validate(model)
+    check(cls, model, engine)
+    auto = ""
     if resume is None:
-        run_dir = _new_run_dir(Path(runs_dir), name, cls.name, data)
-    return RunPlan(cls, model, engine, data, data_b, run_dir, resume_path)
+        run_dir, auto = _new_run_dir(runs, name, cls.name, data)
+    return RunPlan(cls, model, engine, data, data_b, run_dir, resume_path, overrides, auto)
 
 
-def _new_run_dir(runs: Path, name: str | None, variant: str, data: str | None) -> Path:
+def check(cls: type, model: Any, engine: EngineConfig) -> None:
+    """What can be checked from the config alone: devices, precision, cross-key rules (the sizes
+    the nets can take are checked by `run` once the data has settled the config)."""
+    from translate.device import resolve_device, resolve_precision
+
+    device = resolve_device(engine.device)
+    resolve_precision(engine.precision, device, warn=False)
+    if model.load_size and model.load_size < model.image_size:
+        raise ConfigError(f"load_size {model.load_size} is smaller than image_size {model.image_size}: images are "
+                          "resized to load_size, then cropped to image_size; set load_size ≥ image_size")
+    cls.validate(model)
+
+
+def _confined(runs: Path, name: str) -> Path:
+    """runs/NAME, refused if NAME would put the run outside `runs` (.., absolute paths, symlinks)."""
+    target = runs / name
+    root = runs.resolve()
+    resolved = target.resolve()
+    if Path(name).is_absolute() or (resolved != root and root not in resolved.parents) or resolved == root:
+        raise ConfigError(f"--name '{name}' puts the run outside {runs}: use a plain name (sub/folders are fine)")
+    return target
+
+
+def _new_run_dir(runs: Path, name: str | None, variant: str, data: str | None) -> tuple[Path, str]:
     if name:
-        run_dir = runs / name
+        run_dir = _confined(runs, name)
         if RunDir(run_dir).latest_checkpoint() is not None:
-            raise TranslateError(f"run {run_dir} already exists: continue it with --resume {run_dir}, or pick another --name")
-        return run_dir
+            raise TranslateError(f"run {run_dir} already exists: continue it with --resume {run_dir} (or --resume auto), "
+                                 "or pick another --name")
+        return run_dir, ""
     base = f"{variant}-{'demo' if data is None else Path(str(data)).name or 'data'}"
-    run_dir, i = runs / base, 1
-    while run_dir.exists():
+    return _free_name(runs, base), base
+
+
+def _free_name(runs: Path, base: str, start: int = 1) -> Path:
+    """runs/BASE, else the first free runs/BASE-N."""
+    i = start
+    while True:
+        run_dir = runs / (base if i == 1 else f"{base}-{i}")
+        if not run_dir.exists():
+            return run_dir
         i += 1
-        run_dir = runs / f"{base}-{i}"
-    return run_dir
+
+
+def _claim(p: RunPlan) -> bool:
+    """Create the run directory — for a generated name a unique one, even with runs starting
+    together (mkdir is the atomic claim); True if this call created it."""
+    p.run_dir.parent.mkdir(parents=True, exist_ok=True)
+    if not p.auto_name:
+        created = not p.run_dir.exists()
+        p.run_dir.mkdir(parents=True, exist_ok=True)
+        return created
+    while True:
+        try:
+            p.run_dir.mkdir()
+            return True
+        except FileExistsError:
+            p.run_dir = _free_name(p.run_dir.parent, p.auto_name)
 
 
 def run(p: RunPlan, data_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Open the data, take the run directory's lock, train; the directory of a fresh run that
+    fails before its first checkpoint is removed again."""
+    from translate.engine.trainer import Trainer
+
     options = dict(data_options or {})
     if p.data_b is not None:
         options["data_b"] = p.data_b
-    from translate.engine.trainer import Trainer
+    from translate.sizes import check_sizes
 
     bundle = open_data(p.variant.data, p.data, p.model, **options)
     p.model = p.variant.settle(p.model, bundle.info)  # what the data decides (class count), before build
-    trainer = Trainer(p.variant, p.model, p.engine, bundle, p.run_dir, resume_from=p.resume)
-    plugin = discovery.variant_plugin(p.variant.name)  # a hint for whoever opens the run; never imported
-    trainer.run.write_config({
-        "variant": p.variant.name,
-        **({"plugin": plugin} if plugin else {}),
-        "data": p.data,
-        **({"data_b": p.data_b} if p.data_b else {}),
-        "engine": C.to_plain(p.engine),
-        "model": C.to_plain(p.model),
-    })
-    summary = trainer.fit()
+    check_sizes(p.variant, p.model)
+    fresh = p.resume is None
+    created = _claim(p) if fresh else False
+    lock = RunLock(RunDir(p.run_dir))
+    is_main = _rank() == 0
+    try:
+        if is_main:
+            lock.acquire()
+            log.info(f"training {p.variant.name} on {p.data or 'the built-in demo data'} -> {p.run_dir}")
+        trainer = Trainer(p.variant, p.model, p.engine, bundle, p.run_dir, resume_from=p.resume)
+        if fresh:
+            plugin = discovery.variant_plugin(p.variant.name)  # a hint for whoever opens the run; never imported
+            trainer.run.write_config({
+                "variant": p.variant.name,
+                **({"plugin": plugin} if plugin else {}),
+                "data": p.data,
+                **({"data_b": p.data_b} if p.data_b else {}),
+                "engine": C.to_plain(p.engine),
+                "model": C.to_plain(p.model),
+            })
+        trainer.run.start_session(p.data, {} if fresh else p.overrides)
+        summary = trainer.fit()
+    except BaseException:
+        if created and is_main and RunDir(p.run_dir).latest_checkpoint() is None:
+            shutil.rmtree(p.run_dir, ignore_errors=True)  # nothing of value was written
+        raise
+    finally:
+        lock.release()
     summary["run_dir"] = str(p.run_dir)
     return summary
+
+
+def _rank() -> int:
+    import os
+
+    return int(os.environ.get("RANK", "0"))

@@ -24,6 +24,7 @@ class RunLog:
         self.active = active
         self._tb = None
         self._want_tb = tensorboard
+        self.provenance: dict[str, Any] = {}
         if active:
             for sub in (self.dir.checkpoints_dir, self.dir.samples_dir):
                 sub.mkdir(parents=True, exist_ok=True)
@@ -35,6 +36,45 @@ class RunLog:
     def write_config(self, config: dict[str, Any]) -> None:
         if self.active:
             self.dir.write_config(config)
+
+    def start_session(self, data: str | None, overrides: dict[str, Any]) -> None:
+        """provenance.json: one entry per session (the start, then each resume with its --set values)."""
+        from translate.provenance import record
+
+        self.provenance = record(data)
+        if overrides:
+            self.provenance["overrides"] = {k: str(v) for k, v in overrides.items()}
+        if self.active:
+            sessions = self.dir.read_json(self.dir.provenance_path).get("sessions", [])
+            self.dir.write_json(self.dir.provenance_path, {"sessions": [*sessions, self.provenance]})
+
+    def end_session(self, step: int, interrupted: bool) -> None:
+        if not self.active or not self.provenance:
+            return
+        from translate.provenance import now
+
+        self.provenance.update(ended=now(), final_step=step, interrupted=interrupted)
+        sessions = self.dir.read_json(self.dir.provenance_path).get("sessions", [])
+        if sessions and sessions[-1].get("time") == self.provenance.get("time"):
+            sessions[-1] = self.provenance
+        self.dir.write_json(self.dir.provenance_path, {"sessions": sessions or [self.provenance]})
+
+    def truncate_after(self, step: int) -> None:
+        """metrics.jsonl without the records of steps after `step` (logged by a session that then
+        stopped before its next checkpoint): after any number of resumes, one line per step."""
+        if not self.active or not self.dir.metrics_path.is_file():
+            return
+        lines = self.dir.metrics_path.read_text().splitlines()
+        kept = []
+        for line in lines:
+            try:
+                if json.loads(line).get("step", 0) > step:
+                    continue
+            except ValueError:
+                continue  # a half-written last line
+            kept.append(line)
+        if len(kept) != len(lines):
+            atomic_write(self.dir.metrics_path, "".join(f"{line}\n" for line in kept))
 
     def log(self, step: int, values: dict[str, float], **extra: Any) -> None:
         if not self.active:

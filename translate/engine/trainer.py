@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import logging
 import os
 import re
 import signal
@@ -38,6 +39,7 @@ from translate.rundir import RunDir
 from translate.variant import Variant, VariantConfig
 
 CKPT_FORMAT = "translate.checkpoint/1"
+log = logging.getLogger("translate")
 
 
 @dataclasses.dataclass
@@ -162,16 +164,11 @@ class Trainer:
             "progress": dataclasses.asdict(self.progress),
             "data": {"source": self.data.source, **self.data.info},
             "world_size": self.dist.world_size,
+            "provenance": self.run.provenance,
         }
 
     def _resume(self, source: str | Path) -> None:
-        path = Path(source)
-        if path.is_dir():
-            found = RunDir(path).latest_checkpoint()
-            if found is None:
-                raise WeightsError(f"no checkpoint to resume in {path}")
-            path = found
-        state = ckpt.load_checkpoint(path, map_location=self.device)
+        path, state = self._newest_valid(Path(source))
         if state.get("format") != CKPT_FORMAT:
             raise WeightsError(f"{path} is not a translate training checkpoint")
         for key, net in self.plain_nets.items():
@@ -203,6 +200,23 @@ class Trainer:
             left = (self.total_epochs - self.progress.epoch) * self.batches_per_epoch - self.progress.batch_in_epoch
             self.total_steps = self.progress.step + max(0, left)
         self.resumed_from = path
+        self.run.truncate_after(self.progress.step)  # drop what was logged after this checkpoint
+        log.info(f"resumed from step {self.progress.step} (epoch {self.progress.epoch}) of {path}")
+
+    def _newest_valid(self, source: Path) -> tuple[Path, dict[str, Any]]:
+        """A checkpoint file as it is; for a run directory the newest checkpoint that reads — a
+        truncated or empty newest one (a crash mid-write) is skipped, saying so."""
+        if not source.is_dir():
+            return source, ckpt.load_checkpoint(source, map_location=self.device)
+        found = RunDir(source).checkpoints()
+        if not found:
+            raise WeightsError(f"no checkpoint to resume in {source}")
+        for path in reversed(found):
+            try:
+                return path, ckpt.load_checkpoint(path, map_location=self.device)
+            except WeightsError as err:
+                log.warning(f"skipped {path.name}: {err}")
+        raise WeightsError(f"no readable checkpoint in {source / 'checkpoints'} ({len(found)} found, all unreadable)")
 
     def save(self) -> Path | None:
         """Rank 0 writes the checkpoint; under DDP it carries every rank's RNG and variant state
@@ -311,6 +325,7 @@ class Trainer:
             scores = self.evaluate()
             summary.update(scores)
             self.run.log(self.progress.step, scores, kind="eval")
+        self.run.end_session(self.progress.step, interrupted)
         self.run.write_gallery(summary)
         self.run.close()
         D.barrier(self.dist)

@@ -31,7 +31,7 @@ class TorchRunner:
     def __init__(self, net: Any, device: str = "auto", precision: str = "fp32") -> None:
         import torch
 
-        from translate.device import resolve_device, resolve_precision
+        from translate.device import bf16_verdict, resolve_device, resolve_precision
 
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
@@ -39,10 +39,9 @@ class TorchRunner:
         self._torch = torch
         self.notes: list[str] = []
         if self.dtype is torch.bfloat16 and self.device.type == "cpu":
-            slow = cpu_bf16_slowdown()
-            if slow > 8:
-                self.notes.append(f"this CPU has no fast bf16 convolutions (a probe ran {slow:.0f}× slower than fp32); "
-                                  "--precision fp32 will be much faster")
+            fast, why = bf16_verdict(self.device)
+            if not fast:
+                self.notes.append(f"bf16 is not fast here ({why}); --precision fp32 will be faster")
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         torch = self._torch
@@ -52,29 +51,6 @@ class TorchRunner:
         with torch.inference_mode(), autocast(self.device, self.dtype):
             out = self.net(*args)
         return out.float().cpu().numpy()
-
-
-def cpu_bf16_slowdown() -> float:
-    """How many times slower a small bf16-autocast convolution runs than fp32 on this CPU
-    (CPUs without AVX512-BF16/AMX fall back to reference kernels: often 50× or worse)."""
-    import time
-
-    import torch
-
-    conv, x = torch.nn.Conv2d(32, 32, 3, padding=1).eval(), torch.randn(1, 32, 32, 32)
-    best: dict[bool, float] = {}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread: no scheduling noise from busy cores in a 40 ms probe
-    try:
-        with torch.inference_mode():
-            for bf16 in (False, True, False, True):
-                t0 = time.perf_counter()
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                    conv(x)
-                best[bf16] = min(best.get(bf16, float("inf")), time.perf_counter() - t0)
-    finally:
-        torch.set_num_threads(threads)
-    return best[True] / max(best[False], 1e-9)
 
 
 class OnnxRunner:

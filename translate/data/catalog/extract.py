@@ -15,6 +15,7 @@ place only when complete, so a failure leaves nothing half-made.
 """
 from __future__ import annotations
 
+import lzma
 import os
 import posixpath
 import re
@@ -23,11 +24,13 @@ import stat
 import tarfile
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from translate.errors import DataError
+from translate.files import first_line
 
 CHUNK = 1 << 20
 ENV_MAX_BYTES = "TRANSLATE_EXTRACT_MAX_BYTES"
@@ -216,10 +219,10 @@ def safe_extract(archive: str | Path, dest: str | Path, limits: Limits | None = 
     try:
         try:
             (_extract_zip if fmt == "zip" else _extract_tar)(archive, tmp, limits)
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError) as err:
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as err:
             raise DataError(
-                f"{archive} is corrupt ({err}); delete it and fetch again"
-            ) from err
+                f"{archive} is corrupt ({first_line(err)}); delete it and fetch again"
+            ) from None
         except OSError as err:
             raise DataError(f"could not extract {archive.name} into {dest.parent}: {err}") from err
         os.rename(tmp, dest)
