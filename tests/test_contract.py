@@ -16,7 +16,7 @@ from translate.data import open_data
 from translate.engine import checkpoint as ckpt
 from translate.engine.step import Step
 from translate.engine.trainer import Trainer
-from translate.errors import PluginError, WeightsError
+from translate.errors import ConfigError, PluginError, WeightsError
 from translate.losses import OBJECTIVES
 from translate.nets import build_net
 from translate.rundir import RunDir
@@ -93,7 +93,7 @@ def test_init_from_a_run_a_checkpoint_and_only_on_fresh_starts(unpaired_dir, tmp
     shutil.rmtree(source.run_dir)  # a resumed run does not need its source any more
     summary = T.run(T.plan(resume=str(run.run_dir), sets=C.parse_sets(["steps=2"])))
     assert summary["steps"] == 2 and "init_from" not in summary
-    with pytest.raises(WeightsError, match="no such file or run directory"):
+    with pytest.raises(ConfigError, match="'init_from': .* does not exist"):  # checked before any work
         _trainer("toy", unpaired_dir, tmp_path, "gone", f"init_from={source.run_dir}")
 
 

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from translate.inference.convert import EXISTS, ConvertOptions, convert
-from translate.errors import DataError
+from translate.errors import ConfigError, DataError
 from translate.inference.export import demo_image, export_onnx
 from translate.nets import build_net
 from translate.inference.backends import TorchRunner
@@ -240,3 +240,46 @@ def test_onnx_model_converts_like_torch(official_pth, translator, tmp_path, cli)
     a = np.asarray(Image.open(tmp_path / "onnx_out" / "a.png"), int)
     b = np.asarray(Image.open(tmp_path / "torch_out" / "a.png"), int)
     assert np.abs(a - b).max() <= 1
+
+
+def test_inputs_are_never_written_whatever_the_symlinks(translator, tmp_path):
+    """out/sub -> in/ (a folder link into the inputs) and out/x.png -> in/x.png (a file link)."""
+    src = tmp_path / "in"
+    img = Image.fromarray(demo_image(16, 20))
+    for name in ("a.png", "sub/a.png", "x.png"):
+        _save(img, src / name)
+    before = _digest(src)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(src, target_is_directory=True)  # out/sub/a.png would be in/a.png
+    (out / "x.png").symlink_to(src / "x.png")
+    for overwrite in (False, True):
+        report = convert(translator, src, out, ConvertOptions(overwrite=overwrite, **QUIET))
+        reasons = dict((p.relative_to(src).as_posix(), r) for p, r in report.failed)
+        assert "resolves to" in reasons["sub/a.png"] and "input" in reasons["x.png"], reasons
+        assert [p.relative_to(out).as_posix() for p in report.converted] == ["a.png"]
+        assert _digest(src) == before  # byte for byte
+        assert not report.ok
+    (tmp_path / "dirout").mkdir()
+    (tmp_path / "dirout" / "a.png").mkdir()  # an output path that is a directory is a failure, not "done"
+    report = convert(translator, src, tmp_path / "dirout", ConvertOptions(**QUIET))
+    assert any("exists as a directory" in r for _, r in report.failed)
+
+
+def test_colliding_output_names_stay_distinct(translator, tmp_path):
+    src = tmp_path / "in"
+    img = Image.fromarray(demo_image(16, 20))
+    for name in ("c.png", "c.gif", "c_gif.png"):
+        _save(img, src / name)
+    lines: list[str] = []
+    report = convert(translator, src, tmp_path / "out", ConvertOptions(**QUIET), log=lines.append)
+    assert len(report.converted) == 3 and len(set(report.converted)) == 3
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["c.png", "c_gif.png", "c_gif_2.png"]
+    assert any(line.startswith("renamed") and "c.gif" in line for line in lines)
+
+
+def test_a_tile_too_small_is_refused_up_front(translator, tmp_path):
+    src = tmp_path / "in"
+    _save(Image.fromarray(demo_image(16, 20)), src / "a.png")
+    with pytest.raises(ConfigError, match="--tile 1 is too small for this generator: use at least 8"):
+        convert(translator, src, tmp_path / "out", ConvertOptions(tile=1, **QUIET))

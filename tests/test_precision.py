@@ -172,7 +172,7 @@ def test_engine_fp16_path_runs_with_a_scaler_per_optimizer(unpaired_dir, tmp_pat
     """fp16 is refused on CPU as a user setting (emulated there), but CPU autocast can run it:
     the engine's fp16 path — a GradScaler per optimizer, saved and resumed — runs here."""
     monkeypatch.setattr("translate.engine.trainer.resolve_precision", lambda name, device: torch.float16)
-    monkeypatch.setattr("translate.train.check", lambda *args: None)  # plan() refuses fp16 on CPU up front
+    monkeypatch.setattr("translate.train.check", lambda *args, **kw: None)  # plan() refuses fp16 on CPU up front
     sets = C.parse_sets([*TINY_CYCLEGAN, "num_workers=0", "steps=2", "precision=fp16"])
     p = T.plan("cyclegan", data=str(unpaired_dir), name="h", sets=sets, runs_dir=tmp_path / "runs")
     summary = T.run(p)

@@ -102,14 +102,14 @@ def plan(
         model = C.apply(model, cls.demo)
     model = C.apply(model, model_values)
     engine = C.apply(EngineConfig(), eng_values)
-    check(cls, model, engine)
+    check(cls, model, engine, fresh=resume is None)
     auto = ""
     if resume is None:
         run_dir, auto = _new_run_dir(runs, name, cls.name, data)
     return RunPlan(cls, model, engine, data, data_b, run_dir, resume_path, overrides, auto)
 
 
-def check(cls: type, model: Any, engine: EngineConfig) -> None:
+def check(cls: type, model: Any, engine: EngineConfig, fresh: bool = True) -> None:
     """What can be checked from the config alone: devices, precision, cross-key rules (the sizes
     the nets can take are checked by `run` once the data has settled the config)."""
     from translate.device import resolve_device, resolve_precision
@@ -120,6 +120,13 @@ def check(cls: type, model: Any, engine: EngineConfig) -> None:
         raise ConfigError(f"load_size {model.load_size} is smaller than image_size {model.image_size}: images are "
                           "resized to load_size, then cropped to image_size; set load_size ≥ image_size")
     cls.validate(model)
+    if fresh and getattr(model, "init_from", ""):  # a resumed run no longer needs its source
+        from translate.engine.warmstart import parse
+
+        for _, path in parse(model.init_from):
+            if not Path(path).expanduser().exists():
+                raise ConfigError(f"config key 'init_from': {path} does not exist (a run directory, checkpoint, "
+                                  ".safetensors or .pth file)")
 
 
 def _confined(runs: Path, name: str) -> Path:

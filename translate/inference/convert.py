@@ -72,8 +72,22 @@ class Job:
     dst: Path
 
 
-def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bool = False) -> tuple[list[Job], list[tuple[Path, str]]]:
-    """Jobs (input -> output) and skipped files (with reasons); refuses unsafe output places."""
+@dataclass
+class Plan:
+    """What a conversion will do, decided before anything is written."""
+
+    jobs: list[Job]
+    skipped: list[tuple[Path, str]]  # (input, reason): not images, outputs already there
+    refused: list[tuple[Path, str]]  # (input, reason): outputs that would be unsafe to write
+    renamed: list[tuple[Path, Path]]  # (input, output) whose natural output name another input takes
+
+
+def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bool = False) -> Plan:
+    """Jobs (input -> output), skipped files and refused outputs; never writes anything.
+
+    Every output path is resolved (symlinks followed): one that lands inside the input tree
+    or on an input file is refused, as is one that exists as a directory. Outputs are distinct:
+    `photo.png` keeps `photo.png`, `photo.gif` becomes `photo_gif.png`, and so on until free."""
     src, dst = Path(src), Path(dst)
     if ext is not None and ext.lower().lstrip(".") not in CHOICES:
         raise ConfigError(f"unknown output format '{ext}'; use png, jpg or webp")
@@ -85,10 +99,11 @@ def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bo
         out = dst if to_file else dst / (src.stem + output_suffix(src.suffix, ext))
         if out.resolve() == src.resolve():
             raise DataError(f"output {out} is the input file itself; choose another output path")
-        jobs = [Job(src, out)]
+        jobs, inputs, root = [Job(src, out)], {src.resolve()}, src.resolve().parent
+        renamed: list[tuple[Path, Path]] = []
     else:
-        s, d = src.resolve(), dst.resolve()
-        if d == s or s in d.parents:
+        root, d = src.resolve(), dst.resolve()
+        if d == root or root in d.parents:
             raise DataError(f"output folder {dst} is inside the input folder {src}: choose an output folder outside it")
         images = []
         for path in sorted(src.rglob("*")):
@@ -99,20 +114,51 @@ def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bo
                 skipped.append((path, f"not an image file (unsupported extension '{path.suffix or '(none)'}')"))
                 continue
             images.append((rel, output_suffix(path.suffix, ext)))
-        jobs = []
-        taken: set[Path] = set()
-        # photo.png and photo.gif would both become photo.png: the file keeping its suffix wins
-        for rel, suffix in sorted(images, key=lambda item: (item[1] != item[0].suffix, item[0])):
-            out = dst / rel.with_suffix(suffix)
-            if out in taken:
-                out = out.with_name(f"{rel.stem}_{rel.suffix.lstrip('.').lower()}{suffix}")
-            taken.add(out)
-            jobs.append(Job(src / rel, out))
-        jobs.sort(key=lambda job: job.src)
+        jobs, renamed = _distinct(src, dst, images)
+        inputs = {(src / rel).resolve() for rel, _ in images}
+    refused = []
+    for job in jobs:
+        reason = _unsafe(job.dst, root if src.is_dir() else None, inputs)
+        if reason:
+            refused.append((job.src, reason))
+    refused_src = {s for s, _ in refused}
+    jobs = [j for j in jobs if j.src not in refused_src]
     if not overwrite:
-        skipped += [(j.src, EXISTS) for j in jobs if j.dst.exists()]
-        jobs = [j for j in jobs if not j.dst.exists()]
-    return jobs, skipped
+        skipped += [(j.src, EXISTS) for j in jobs if j.dst.is_file()]
+        jobs = [j for j in jobs if not j.dst.is_file()]
+    return Plan(jobs, skipped, refused, renamed)
+
+
+def _distinct(src: Path, dst: Path, images: list[tuple[Path, str]]) -> tuple[list[Job], list[tuple[Path, Path]]]:
+    """Distinct output paths: files keeping their own name first, then the others with _EXT, _EXT_2... added."""
+    taken: set[Path] = set()
+    jobs, renamed = [], []
+    for rel, suffix in sorted(images, key=lambda item: (item[1] != item[0].suffix, item[0])):
+        out = dst / rel.with_suffix(suffix)
+        n = 1
+        while out in taken:
+            tag = rel.suffix.lstrip(".").lower() + (f"_{n}" if n > 1 else "")
+            out = out.with_name(f"{rel.stem}_{tag}{suffix}")
+            n += 1
+        if out != dst / rel.with_suffix(suffix):
+            renamed.append((src / rel, out))
+        taken.add(out)
+        jobs.append(Job(src / rel, out))
+    jobs.sort(key=lambda job: job.src)
+    return jobs, renamed
+
+
+def _unsafe(out: Path, input_root: Path | None, inputs: set[Path]) -> str:
+    """Why writing `out` would be unsafe ("" if it is not): it resolves (symlinks followed) into
+    the input tree or onto an input file, or it is a directory."""
+    resolved = out.resolve()
+    if resolved in inputs:
+        return f"output {out} resolves to the input file {resolved} (a symlink?): refusing to overwrite an input"
+    if input_root is not None and (resolved == input_root or input_root in resolved.parents):
+        return f"output {out} resolves to {resolved}, inside the input folder (a symlink?): refusing to write there"
+    if out.is_dir():
+        return f"output {out} exists as a directory"
+    return ""
 
 
 def convert(translator: Translator, src: str | Path, dst: str | Path, options: ConvertOptions | None = None,
@@ -123,11 +169,23 @@ def convert(translator: Translator, src: str | Path, dst: str | Path, options: C
         raise ConfigError(f"translator '{translator.name}' generates from noise: use `translate sample`")
     if not 1 <= opt.quality <= 100:
         raise ConfigError(f"--quality must be 1..100, got {opt.quality}")
-    jobs, skipped = plan(src, dst, opt.ext, opt.overwrite)
-    report = ConvertReport(skipped=skipped)
-    for path, reason in skipped:
+    tile = opt.tile or translator.default_tile()
+    smallest = 2 * translator.size_multiple
+    if tile < smallest:
+        raise ConfigError(f"--tile {tile} is too small for this generator: use at least {smallest} "
+                          f"(twice its size multiple {translator.size_multiple})")
+    work = plan(src, dst, opt.ext, opt.overwrite)
+    jobs = work.jobs
+    report = ConvertReport(skipped=work.skipped, failed=list(work.refused))
+    for path, reason in work.skipped:
         if reason != EXISTS and log:
             log(f"skipped {path}: {reason}")
+    for path, reason in work.refused:
+        if log:
+            log(f"refused {path}: {reason}")
+    for path, out in work.renamed:
+        if log:
+            log(f"renamed {path} -> {out}: another input takes the name {out.with_name(path.stem + out.suffix).name}")
     t0 = time.perf_counter()
     with _Progress(len(jobs), opt.progress) as bar:  # rich keeps log lines above a live bar
         _Pipeline(translator, opt, report, bar, log).run(jobs)
@@ -193,7 +251,8 @@ class _Pipeline:
                 for one in batch:
                     self._forward([one])
                 return
-            self._fail(batch[0][0], f"translation failed: {first_line(err)} (try a smaller --tile or --batch-size)")
+            hint = "try a smaller --tile" if self.tile > 2 * self.t.size_multiple else "the image may be too small"
+            self._fail(batch[0][0], f"translation failed: {first_line(err)} ({hint})")
             return
         for (job, dec), out in zip(batch, outputs):
             fut = self.enc.submit(encode, out, job.dst, self.opt.quality, dec.alpha, dec.icc)

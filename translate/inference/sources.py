@@ -92,6 +92,8 @@ def _from_checkpoint(path: Path, state: dict[str, Any], run: RunDir | None, plug
     metas = {name: TranslatorMeta.from_dict(variant.translator_meta(name, net), f"{path}: translator '{name}'")
              .with_class_names(class_names) for name, net in translators.items()}
     spec.translators = metas
+    if isinstance(state.get("provenance"), dict) and state["provenance"]:
+        spec.extra["provenance"] = {"trained": state["provenance"]}
     return _model(path, "checkpoint", spec, dict(translators))
 
 

@@ -52,13 +52,23 @@ class Translator:
 
     # --- images ------------------------------------------------------------------------
     def __call__(self, image: Any, tile: int | None = None, overlap: int | None = None) -> Any:
-        """Translate a PIL image, an HxW(xC) uint8 array, or an image file path.
+        """Translate at full resolution; the result has the kind of the input:
 
-        Returns a PIL image for PIL/path input, a uint8 array for array input.
+        - a PIL image or an image file path -> a PIL image;
+        - a uint8 array HxW, HxWxC, or a batch NxHxWxC -> uint8 arrays of the same layout;
+        - a float tensor CxHxW or NxCxHxW in [0, 1] (the torch convention) -> a float tensor in
+          [0, 1], same layout, on the input's device;
+        - a list of any of these -> a list.
+
+            t = translate.load("runs/h2z")
+            zebra = t(Image.open("horse.jpg"))
+            batch = t(torch.rand(4, 3, 256, 256))      # [4, 3, 256, 256] in [0, 1]
         """
         from PIL import Image
 
         self._need("image")
+        if isinstance(image, (list, tuple)):
+            return [self(item, tile, overlap) for item in image]
         if isinstance(image, (str, Path, Image.Image)):
             from translate.inference.image_io import BadImage, decode, to_mode
 
@@ -70,10 +80,36 @@ class Translator:
             else:
                 arr = np.asarray(to_mode(image, self.in_channels))
             return Image.fromarray(_squeeze(self.translate_batch([arr], tile, overlap)[0]))
-        arr = np.asarray(image)
-        if arr.dtype != np.uint8:
-            raise DataError(f"expected a uint8 image array, got {arr.dtype}")
-        return self.translate_batch([arr], tile, overlap)[0]
+        if _is_tensor(image):
+            return self._tensor(image, tile, overlap)
+        if not isinstance(image, np.ndarray):
+            raise TypeError(f"translator '{self.name}' takes a PIL image, an image path, a uint8 array (HxW, HxWxC or "
+                            f"NxHxWxC), a float tensor (CxHxW or NxCxHxW in [0, 1]) or a list of these; got "
+                            f"{type(image).__name__}")
+        if image.dtype != np.uint8:
+            raise ValueError(f"translator '{self.name}' takes uint8 arrays (0..255), got {image.dtype}; for floats in "
+                             "[0, 1] pass a torch tensor CxHxW/NxCxHxW")
+        if image.ndim == 4:
+            return np.stack(self.translate_batch(list(image), tile, overlap))
+        if image.ndim not in (2, 3):
+            raise ValueError(f"translator '{self.name}' takes HxW, HxWxC or NxHxWxC arrays, got shape {image.shape}")
+        return self.translate_batch([image], tile, overlap)[0]
+
+    def _tensor(self, x: Any, tile: int | None, overlap: int | None) -> Any:
+        """A float tensor CxHxW / NxCxHxW in [0, 1] through the net; returned the same way."""
+        import torch
+
+        if x.dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64) or x.dim() not in (3, 4):
+            raise ValueError(f"translator '{self.name}' takes float tensors CxHxW or NxCxHxW in [0, 1], got "
+                             f"{x.dtype} with shape {tuple(x.shape)}")
+        batch = x if x.dim() == 4 else x[None]
+        if batch.shape[1] != self.in_channels:
+            raise ValueError(f"translator '{self.name}' takes {self.in_channels}-channel images, got {batch.shape[1]}")
+        lo, hi = self.meta.in_range
+        y = self.translate_float(batch.detach().float().cpu().numpy() * (hi - lo) + lo, tile, overlap)
+        lo, hi = self.meta.out_range
+        out = torch.from_numpy(np.clip((y - lo) / (hi - lo), 0.0, 1.0)).to(device=x.device, dtype=x.dtype)
+        return out if x.dim() == 4 else out[0]
 
     @property
     def in_channels(self) -> int:
@@ -102,6 +138,14 @@ class Translator:
         x = np.stack([_hwc(a, self.in_channels) for a in images]).transpose(0, 3, 1, 2)
         lo, hi = self.meta.in_range
         x = x.astype(np.float32) * np.float32((hi - lo) / 255.0) + np.float32(lo)
+        y = self.translate_float(x, tile, overlap, tiles_per_batch)
+        return list(_to_uint8(y, self.meta.out_range).transpose(0, 2, 3, 1))
+
+    def translate_float(self, x: np.ndarray, tile: int | None = None, overlap: int | None = None,
+                        tiles_per_batch: int = 1) -> np.ndarray:
+        """NxCxHxW float32 in the net's input range -> its output (out range, `scale`× larger),
+        reflect-padded to the size multiple and cropped back; tiled above `tile` pixels per side."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
         height, width = x.shape[-2:]
         m = self.size_multiple
         ph, pw = tiling.padded_size(height, m, 2 * m), tiling.padded_size(width, m, 2 * m)
@@ -115,8 +159,7 @@ class Translator:
                                 for i in range(x.shape[0])])
         else:
             y = forward(x)
-        y = y[:, :, : height * s, : width * s]
-        return list(_to_uint8(y, self.meta.out_range).transpose(0, 2, 3, 1))
+        return y[:, :, : height * s, : width * s]
 
     def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         if self.runner is None:
@@ -195,6 +238,11 @@ class Model:
 
 
 # --- array helpers --------------------------------------------------------------------------
+def _is_tensor(value: Any) -> bool:
+    """A torch tensor, recognised without importing torch (the ONNX path stays torch-free)."""
+    return type(value).__module__.startswith("torch") and hasattr(value, "dim")
+
+
 def _hwc(arr: np.ndarray, channels: int) -> np.ndarray:
     """HxW or HxWxC uint8 -> HxWx`channels` (gray <-> RGB, alpha dropped)."""
     if arr.ndim == 2:
