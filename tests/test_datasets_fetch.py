@@ -310,3 +310,30 @@ def test_archive_without_expected_folders_is_rejected(server, tmp_path: Path) ->
 def test_manual_dataset_is_never_fetched(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="redistribution"):
         fetch_dataset("cityscapes", data_dir=tmp_path, url="http://127.0.0.1:9/x.zip")
+
+
+def _corrupt_member(archive: bytes, member: str) -> bytes:
+    """The zip with `member`'s compressed bytes flipped: a CRC / deflate error on extraction."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        info = zf.getinfo(member)
+    data = bytearray(archive)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 2, start + 40):
+        data[i] ^= 0x5A
+    return bytes(data)
+
+
+def test_a_corrupt_member_is_one_line_and_leaves_nothing(server, tmp_path: Path, cli) -> None:
+    base, state = server
+    good = h2z_archive()
+    state.files["/bad.zip"] = _corrupt_member(good, "horse2zebra/trainA/0.jpg")
+    with pytest.raises(DataError, match="corrupt") as err:
+        fetch(h2z_entry(base + "/bad.zip"), tmp_path / "d")
+    assert "\n" not in str(err.value)
+    root = tmp_path / "d"
+    assert not (root / "horse2zebra").exists()  # no partial extraction
+    assert not [p for p in root.iterdir() if p.name.startswith(".horse2zebra")]
+    bad = tmp_path / "local-bad.zip"
+    bad.write_bytes(_corrupt_member(good, "horse2zebra/trainB/1.jpg"))
+    code, out = cli("datasets", "fetch", "horse2zebra", "--dir", str(tmp_path / "e"), "--url", str(bad))
+    assert code == 1 and out.count("error:") == 1 and "Traceback" not in out and "corrupt" in out
