@@ -168,6 +168,19 @@ def write_images(folder: Path, n: int, size: int = 20, seed: int = 0, mode: str 
     return paths
 
 
+@pytest.fixture(autouse=True)
+def _plain_logging():
+    """The CLI configures the 'translate' logger (its own handler, no propagation); undo that after
+    each test so pytest's caplog sees the records of the next one."""
+    yield
+    from translate import logs
+
+    for handler in [h for h in logs.logger.handlers if isinstance(h, logs._Handler)]:
+        logs.logger.removeHandler(handler)
+    logs.logger.propagate = True
+    logs.logger.setLevel("NOTSET")
+
+
 @pytest.fixture
 def unpaired_dir(tmp_path: Path) -> Path:
     root = tmp_path / "data"
