@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from translate.cli.app import app
+from translate.cli.app import app, apply_quiet, quiet_option
 
 MODEL_HELP = "a run directory, checkpoint .pt, official CycleGAN .pth, .safetensors (+ .json sidecar) or .onnx"
 
@@ -30,20 +30,37 @@ def convert_cmd(
     backend: str = typer.Option("auto", "--backend", help="torch or onnx (auto: onnx for .onnx files)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="redo outputs that already exist"),
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="refuse images with more pixels (decompression-bomb guard)"),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="a bar in a terminal, a line every 30 s elsewhere"),
+    gallery: bool = typer.Option(False, "--gallery", help="also write OUT/index.html: input | output side by side"),
+    gallery_size: int = typer.Option(24, "--gallery-size", help="images on the --gallery page"),
+    quiet: bool = quiet_option(),
 ) -> None:
+    import logging
+
     from translate.inference.convert import ConvertOptions, convert
     from translate.inference.loading import open_model
 
+    apply_quiet(quiet)
+    log = logging.getLogger("translate")
     translator = open_model(model, variant, backend, device, precision, plugin).pick(direction)
     options = ConvertOptions(ext=ext, quality=quality, tile=tile, overlap=overlap, batch_size=batch_size,
                              workers=workers, overwrite=overwrite, progress=progress)
     if max_pixels is not None:
         options.max_pixels = max_pixels
-    typer.echo(f"{translator.name} ({translator.backend}) {inputs} -> {out}", err=True)
+    log.info(f"{translator.name} ({translator.backend}) {inputs} -> {out}")
     for note in translator.notes:
-        typer.echo(f"note: {note}", err=True)
-    report = convert(translator, inputs, out, options, log=lambda line: typer.echo(line, err=True))
+        log.warning(note)
+
+    def report_file(line: str) -> None:  # failures are warnings (kept by -q), the rest info
+        (log.warning if line.startswith(("failed", "refused")) else log.info)(line)
+
+    report = convert(translator, inputs, out, options, log=report_file)
+    if gallery and report.pairs:
+        from translate.gallery import write_convert_gallery
+
+        page = write_convert_gallery(report.pairs, out if out.is_dir() else out.parent, f"{Path(model).name}: {inputs}",
+                                     gallery_size)
+        log.info(f"gallery: {page}")
     typer.echo(report.summary())
     if not report.ok:
         raise typer.Exit(1)

@@ -1,4 +1,4 @@
-"""`translate eval`: score a super-resolution model against bicubic; print a table, write JSON."""
+"""`translate eval`: score a trained model; print a table, write RUN/eval.json, update the gallery."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,38 +6,74 @@ from typing import Optional
 
 import typer
 
-from translate.cli.app import app
+from translate.cli.app import app, apply_quiet, quiet_option
 
 
 @app.command(
     "eval",
     help=(
-        "Super-resolution quality: PSNR-Y / SSIM-Y (crop = scale) of MODEL and of bicubic upscaling "
-        "on folders of HR images (or hr/ + lr/ pairs), one row per image set."
+        "Score a model. Translators (AtoB, BtoA): FID/KID of each direction on held-out testA/ testB/ "
+        "(the run's data, or --data) next to the do-nothing baseline; --truth when the target folder holds the true "
+        "translations (same names): PSNR/SSIM (+ LPIPS). Noise generators: FID/KID of samples vs the training images. "
+        "Super-resolution: PSNR-Y/SSIM-Y vs bicubic per image set (--data). Inception-v3 weights come from a local file."
     ),
 )
 def eval_cmd(
     model: str = typer.Argument(..., help="a run directory, checkpoint, .safetensors (+ .json) or .onnx"),
-    data: list[str] = typer.Option(..., "--data", "-d", help="folder of HR test images; repeatable; subfolders = sets"),
+    data: list[str] = typer.Option([], "--data", "-d", help="held-out data (default: the run's); SR: HR image folders, repeatable"),
+    truth: bool = typer.Option(False, "--truth", help="the target folder holds true translations under the same names"),
+    set_: list[str] = typer.Option([], "--set", "-s", help="inception_weights=PATH, lpips_weights=PATH, max_images=N, ..."),
     out: Optional[Path] = typer.Option(None, "--out", help="JSON report path (default: RUN/eval.json)"),
-    direction: Optional[str] = typer.Option(None, "--direction", help="which translator (default: the first)"),
-    crop: Optional[int] = typer.Option(None, "--crop", help="border pixels ignored (default: the scale)"),
+    direction: Optional[str] = typer.Option(None, "--direction", help="one translator only"),
     backend: str = typer.Option("auto", "--backend", help="torch or onnx (auto: onnx for .onnx files)"),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps"),
     plugin: list[str] = typer.Option([], "--plugin", help="load a plugin .py file first (repeatable)"),
+    quiet: bool = quiet_option(),
 ) -> None:
+    import logging
+
     from rich.console import Console
     from rich.table import Table
 
-    from translate.metrics.sr import default_report_path, evaluate_sr, write_report
+    from translate import config as C
+    from translate.evaluate import evaluate
+    from translate.gallery import explain
+    from translate.metrics.sr import default_report_path, write_report
 
-    results, report = evaluate_sr(model, list(data), direction, backend, device, crop, plugin)
-    table = Table(title=f"×{report['scale']} {report['metric']}, crop {report['crop']}")
-    for column in ("set", "images", "bicubic PSNR-Y", "model PSNR-Y", "gain dB", "bicubic SSIM-Y", "model SSIM-Y"):
-        table.add_column(column, justify="left" if column == "set" else "right")
-    for r in results:
-        table.add_row(r.name, str(r.count), f"{r.psnr_y_bicubic:.2f}", f"{r.psnr_y:.2f}", f"{r.gain:+.2f}",
-                      f"{r.ssim_y_bicubic:.4f}", f"{r.ssim_y:.4f}")
+    apply_quiet(quiet)
+    sets = C.parse_sets(set_)
+    where = data if len(data) > 1 else (data[0] if data else None)
+    report = evaluate(model, where, truth, sets, backend=backend, device=device, plugins=plugin, direction=direction)
+    table = Table(title=f"{report['kind']} — {report.get('data', '')}", title_justify="left")
+    table.add_column("figure", no_wrap=True, style="bold")
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("what it is", overflow="fold", ratio=1)
+    for key, value in report["figures"].items():
+        table.add_row(key, f"{value:.4g}", explain(key.split("/")[0]))
     Console().print(table)
+    for note in report.get("notes", []):
+        logging.getLogger("translate").warning(note)
     path = write_report(report, out or default_report_path(model))
+    _publish(model, report)
     typer.echo(f"report: {path}")
+
+
+def _publish(model: str, report: dict) -> None:
+    """A run's figures also go to its gallery and TensorBoard."""
+    from translate.rundir import RunDir
+
+    run = RunDir(model)
+    if not Path(model).is_dir() or not run.exists():
+        return
+    from translate.gallery import write_run_gallery
+
+    write_run_gallery(run)
+    latest = run.latest_checkpoint()
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # pragma: no cover - tensorboard is a dependency
+        return
+    step = RunDir.step_of(latest) if latest else 0
+    with SummaryWriter(log_dir=str(run.tensorboard_dir)) as tb:
+        for key, value in report["figures"].items():
+            tb.add_scalar(f"eval/{key}", float(value), step)

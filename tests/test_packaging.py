@@ -26,6 +26,7 @@ NEEDS = [
     ("safetensors", "0.4", "safetensors.torch.save/load_file and safe_open metadata"),
     ("typer", "0.12", "typer.Option(..., autocompletion=), count options"),
     ("pillow", "10", "Image.Resampling, ImageOps.exif_transpose"),
+    ("torch-fidelity", "0.3", "FeatureExtractorInceptionV3(feature_extractor_weights_path=) (metrics/fid.py)"),
 ]
 PROBES = {  # the API itself, looked up in what is installed
     "torch.export.Dim.DYNAMIC": lambda: __import__("torch").export.Dim.DYNAMIC,

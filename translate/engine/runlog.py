@@ -36,6 +36,17 @@ class RunLog:
     def write_config(self, config: dict[str, Any]) -> None:
         if self.active:
             self.dir.write_config(config)
+            tb = self._writer()
+            if tb is not None:  # the resolved config beside the curves, so runs compare side by side
+                tb.add_text("config", "```\n" + self.dir.config_path.read_text() + "\n```", 0)
+
+    def hparams(self, config: dict[str, Any], figures: dict[str, float]) -> None:
+        """The run's scalar config values and its evaluation figures as TensorBoard hparams."""
+        tb = self._writer()
+        if not self.active or tb is None or not figures:
+            return
+        values = {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool)) and v != ""}
+        tb.add_hparams(values, {f"eval/{k}": float(v) for k, v in figures.items()}, run_name=".")
 
     def start_session(self, data: str | None, overrides: dict[str, Any]) -> None:
         """provenance.json: one entry per session (the start, then each resume with its --set values)."""

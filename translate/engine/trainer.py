@@ -30,10 +30,10 @@ from translate.engine import distributed as D
 from translate.engine.compile import compile_nets
 from translate.engine.config import EngineConfig
 from translate.engine.ema import EMA, _unwrap
-from translate.engine.progress import ProgressBar
 from translate.engine.runlog import RunLog
 from translate.engine.step import Step
 from translate.engine.warmstart import start_from
+from translate.progress import Progress as Report
 from translate.errors import ConfigError, PluginError, WeightsError
 from translate.rundir import RunDir
 from translate.variant import Variant, VariantConfig
@@ -73,6 +73,7 @@ class Trainer:
         self.progress = Progress()
         self._stop = threading.Event()
         self._dl: DataLoader | None = None
+        self._sampled_at = -1
 
         self.variant = variant_cls(model_cfg)
         _check_contract(self.variant)
@@ -277,7 +278,8 @@ class Trainer:
         cfg = self.cfg
         preview = self._preview_batch()
         restore = self._install_sigint()
-        bar = ProgressBar(self.total_steps, self.progress.step, enabled=cfg.progress and self.run.active)
+        bar = Report("train", self.total_steps, self.progress.step, "it", enabled=cfg.progress and self.run.active,
+                       every_s=cfg.log_every_s)
         losses: dict[str, float] = {}
         stopped = False
         t0, start_step = time.time(), self.progress.step
@@ -288,7 +290,7 @@ class Trainer:
                     self.progress.step += 1
                     self.progress.batch_in_epoch += 1
                     step = self.progress.step
-                    bar.advance(losses)
+                    bar.advance(1, epoch=self.progress.epoch, **losses)
                     if step % cfg.log_every == 0 or step == self.total_steps:
                         lrs = {f"lr/{k}": o.param_groups[0]["lr"] for k, o in self.optimizers.items()}
                         logged = D.mean_over_ranks(losses, self.dist, self.device)
@@ -325,6 +327,7 @@ class Trainer:
             scores = self.evaluate()
             summary.update(scores)
             self.run.log(self.progress.step, scores, kind="eval")
+            self.run.hparams(C.to_plain(self.model_cfg), scores)
         self.run.end_session(self.progress.step, interrupted)
         self.run.write_gallery(summary)
         self.run.close()
@@ -351,8 +354,9 @@ class Trainer:
         return torch.utils.data.default_collate(items) if items else None
 
     def write_samples(self, preview: Any) -> None:
-        if preview is None or not self.run.active:
-            return
+        if preview is None or not self.run.active or self._sampled_at == self.progress.step:
+            return  # (the end of a run whose last step already wrote its grid: not twice)
+        self._sampled_at = self.progress.step
         with self._eval_mode():
             rows = self.variant.sample_rows(self.eval_view, _to_device(preview, self.device, self.channels_last))
         self.run.save_samples(self.progress.step, rows, self.variant.value_range, self.progress.epoch)

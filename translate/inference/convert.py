@@ -23,6 +23,7 @@ from PIL import Image
 from translate.inference.image_io import CHOICES, FORMATS, IMAGE_EXTENSIONS, BadImage, Decoded, decode, encode, output_suffix
 from translate.errors import ConfigError, DataError
 from translate.files import first_line
+from translate.progress import Progress
 from translate.inference.translator import Translator
 
 Log = Callable[[str], None]
@@ -38,12 +39,14 @@ class ConvertOptions:
     workers: int = 2  # decode threads and encode threads (each)
     overwrite: bool = False  # redo outputs that already exist
     max_pixels: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)  # decompression-bomb limit
-    progress: bool = True  # a rich progress bar on stderr
+    progress: bool = True  # a bar in a terminal, a plain line every log_every_s seconds elsewhere (stderr)
+    log_every_s: float = 30.0
 
 
 @dataclass
 class ConvertReport:
     converted: list[Path] = field(default_factory=list)  # outputs written
+    pairs: list[tuple[Path, Path]] = field(default_factory=list)  # (input, output) of each converted file
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # (input, reason)
     failed: list[tuple[Path, str]] = field(default_factory=list)  # (input, reason)
     seconds: float = 0.0
@@ -187,7 +190,7 @@ def convert(translator: Translator, src: str | Path, dst: str | Path, options: C
         if log:
             log(f"renamed {path} -> {out}: another input takes the name {out.with_name(path.stem + out.suffix).name}")
     t0 = time.perf_counter()
-    with _Progress(len(jobs), opt.progress) as bar:  # rich keeps log lines above a live bar
+    with Progress("convert", len(jobs), unit="img", enabled=opt.progress and bool(jobs), every_s=opt.log_every_s) as bar:
         _Pipeline(translator, opt, report, bar, log).run(jobs)
     report.seconds = time.perf_counter() - t0
     return report
@@ -268,39 +271,11 @@ class _Pipeline:
             self._fail(job, f"cannot write {job.dst}: {first_line(err)}")
             return
         self.report.converted.append(job.dst)
-        self.bar.advance(len(self.report.converted))
+        self.report.pairs.append((job.src, job.dst))
+        self.bar.advance(1)
 
     def _fail(self, job: Job, reason: str) -> None:
         self.report.failed.append((job.src, reason))
         if self.log:
             self.log(f"failed {job.src}: {reason}")
-        self.bar.advance(len(self.report.converted))
-
-
-class _Progress:
-    """A rich progress bar with images/s (on stderr), or nothing."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.enabled, self._bar, self._t0 = total, enabled and total > 0, None, 0.0
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-            self._bar = Progress(TextColumn("[bold]convert"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[rate]} images/s"), TimeElapsedColumn(), TextColumn("eta"),
-                                 TimeRemainingColumn(), console=Console(stderr=True), refresh_per_second=4)
-            self._bar.start()
-            self._task = self._bar.add_task("convert", total=self.total, rate="-")
-        self._t0 = time.perf_counter()
-        return self
-
-    def advance(self, converted: int) -> None:
-        if self._bar is not None:
-            rate = converted / max(1e-9, time.perf_counter() - self._t0)
-            self._bar.update(self._task, advance=1, rate=f"{rate:.2f}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+        self.bar.advance(1, failed=len(self.report.failed))

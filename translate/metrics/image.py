@@ -14,6 +14,17 @@ def psnr(pred: Tensor, target: Tensor, value_range: tuple[float, float] = (-1.0,
     return (10 * torch.log10(1.0 / mse)).mean()
 
 
+def ssim(pred: Tensor, target: Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> Tensor:
+    """Per-image SSIM ([N]) of Wang et al. 2004 on all channels (11×11 Gaussian, σ 1.5; 'same' padding),
+    images rescaled to [0, 1] and clamped."""
+    import kornia
+
+    lo, hi = value_range
+    p = ((pred.float() - lo) / (hi - lo)).clamp(0, 1)
+    t = ((target.float() - lo) / (hi - lo)).clamp(0, 1)
+    return kornia.metrics.ssim(p, t, 11, max_val=1.0).flatten(1).mean(dim=1)
+
+
 # --- the super-resolution literature's convention ----------------------------------------
 # PSNR and SSIM on the luma channel Y of YCbCr (ITU-R BT.601, studio range 16..235), of the
 # images as they would be saved (RGB rounded to uint8), with `crop` pixels (the scale factor)
