@@ -47,7 +47,7 @@ def train_cmd(
     if nproc > 1:
         import sys
 
-        from translate.engine.distributed import launch
+        from translate.parallel import launch
         from translate.errors import ConfigError
 
         if "WORLD_SIZE" in os.environ:
