@@ -23,24 +23,37 @@ def convert_cmd(
     quality: int = typer.Option(95, "--quality", help="JPEG/WebP quality, 1-100"),
     tile: Optional[int] = typer.Option(None, "--tile", help="translate images larger than this many pixels per side in tiles (default 1024, /scale for super-resolution)"),
     overlap: Optional[int] = typer.Option(None, "--overlap", help="tile overlap in pixels (default tile/8)"),
-    batch_size: int = typer.Option(4, "--batch-size", "-b", help="same-size images per forward pass"),
+    batch_size: int = typer.Option(0, "--batch-size", "-b", help="same-size images per forward pass "
+                                   "(0: 4 on a GPU, 1 on the CPU, where batching is slower)"),
     workers: int = typer.Option(2, "--workers", help="decode threads and encode threads"),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps"),
-    precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 (torch backend)"),
+    precision: str = typer.Option("fp32", "--precision", help="fp32, bf16, fp16 or auto (bf16 where it is native and fast; torch backend)"),
     backend: str = typer.Option("auto", "--backend", help="torch or onnx (auto: onnx for .onnx files)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="redo outputs that already exist"),
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="refuse images with more pixels (decompression-bomb guard)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="a bar in a terminal, a line every 30 s elsewhere"),
     gallery: bool = typer.Option(False, "--gallery", help="also write OUT/index.html: input | output side by side"),
     gallery_size: int = typer.Option(24, "--gallery-size", help="images on the --gallery page"),
+    nproc: int = typer.Option(1, "--nproc", help="processes on this machine (one per GPU where there are GPUs): "
+                              "each converts its share of the files (also: torchrun ... -m translate convert ...)"),
     quiet: bool = quiet_option(),
 ) -> None:
     import logging
+    import os
+    import sys
 
-    from translate.inference.convert import ConvertOptions, convert
+    from translate import parallel
+    from translate.inference.convert import ConvertOptions, ConvertReport, convert
     from translate.inference.loading import open_model
 
     apply_quiet(quiet)
+    if nproc > 1:
+        if "WORLD_SIZE" in os.environ:
+            from translate.errors import ConfigError
+
+            raise ConfigError("--nproc starts torchrun itself; under torchrun leave it out")
+        raise typer.Exit(parallel.launch(nproc, sys.argv[1:]))
+    dist = parallel.init_from_env("cpu", backend="gloo")  # object collectives only: gloo everywhere
     log = logging.getLogger("translate")
     translator = open_model(model, variant, backend, device, precision, plugin).pick(direction)
     options = ConvertOptions(ext=ext, quality=quality, tile=tile, overlap=overlap, batch_size=batch_size,
@@ -54,7 +67,14 @@ def convert_cmd(
     def report_file(line: str) -> None:  # failures are warnings (kept by -q), the rest info
         (log.warning if line.startswith(("failed", "refused")) else log.info)(line)
 
-    report = convert(translator, inputs, out, options, log=report_file)
+    report = convert(translator, inputs, out, options, log=report_file, rank=dist.rank, world=dist.world_size)
+    if dist.enabled:  # rank 0 reports for everyone; every process exits with the combined code
+        parts = parallel.gather_to_main(report, dist)
+        code = parallel.broadcast_object(0 if parts is None else int(not ConvertReport.merge(parts).ok), dist)
+        parallel.shutdown(dist)
+        if parts is None:
+            raise typer.Exit(parallel.report_result(code))
+        report = ConvertReport.merge(parts)
     if gallery and report.pairs:
         from translate.gallery import write_convert_gallery
 
@@ -62,15 +82,23 @@ def convert_cmd(
                                      gallery_size)
         log.info(f"gallery: {page}")
     typer.echo(report.summary())
-    if not report.ok:
-        raise typer.Exit(1)
+    if report.stages and report.converted:
+        n = len(report.converted)
+        log.debug("per image: " + ", ".join(f"{k} {v / n:.3f}s" for k, v in report.stages.items())
+                  + " (decode/encode in worker threads, overlapping the forward passes)")
+    code = 0 if report.ok else 1
+    if dist.enabled:
+        code = parallel.report_result(code)
+    if code:
+        raise typer.Exit(code)
 
 
-@app.command("export", help="Export a generator to ONNX (with a parity check against torch) or safetensors (+ JSON sidecar).")
+@app.command("export", help="Export a generator to ONNX (with a parity check against torch; --quantize int8 for a "
+                             "static int8 model calibrated on your photos) or safetensors (+ JSON sidecar).")
 def export_cmd(
     model: str = typer.Argument(..., help=MODEL_HELP),
     fmt: str = typer.Option("onnx", "--format", "-f", help="onnx or safetensors"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="output file (default: MODEL-DIRECTION.onnx|.safetensors)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="output file (default: MODEL-DIRECTION[.int8].onnx|.safetensors)"),
     direction: Optional[str] = typer.Option(None, "--direction", help="which translator (default: the first; noise models: all alike)"),
     variant: Optional[str] = typer.Option(None, "--variant", help="variant of a bare generator file (cyclegan)"),
     plugin: list[str] = typer.Option([], "--plugin", help="load a plugin .py file first (repeatable)"),
@@ -78,9 +106,15 @@ def export_cmd(
     opset: int = typer.Option(18, "--opset", help="ONNX opset (17 or newer)"),
     check: bool = typer.Option(True, "--check/--no-check", help="compare onnxruntime with torch after export"),
     tolerance: float = typer.Option(1e-3, "--tolerance", help="largest acceptable max |Δ| of the parity check"),
+    quantize: Optional[str] = typer.Option(None, "--quantize", help="int8: static int8 ONNX (onnxruntime), calibrated"),
+    calibrate: Optional[Path] = typer.Option(None, "--calibrate", help="folder of your photos to calibrate int8 on"),
+    calibrate_count: int = typer.Option(16, "--calibrate-count", help="calibration images (spread over the folder)"),
+    calibration: str = typer.Option("percentile", "--calibration", help="percentile (99.999th), minmax or entropy"),
+    keep_fp32: list[str] = typer.Option([], "--keep-fp32", help="convolutions kept in fp32: first, last, a node name "
+                                        "or none (default: last, the one that paints the picture)"),
 ) -> None:
-    from translate.inference import export as E
     from translate.errors import ConfigError, TranslateError
+    from translate.inference import export as E
 
     if fmt not in ("onnx", "safetensors"):
         raise ConfigError(f"unknown --format '{fmt}'; use onnx or safetensors")
@@ -88,17 +122,28 @@ def export_cmd(
     names = E.select(loaded, direction)
     if output is None:
         stem = Path(model.rstrip("/")).stem or "model"
-        output = Path(f"{stem}-{'-'.join(names)}.{fmt}")
+        output = Path(f"{stem}-{'-'.join(names)}{'.int8' if quantize else ''}.{fmt}")
     if fmt == "safetensors":
         result = E.export_safetensors(loaded, output, direction)
     else:
-        result = E.export_onnx(loaded, output, direction, exporter=exporter, opset=opset, check=check)
+        recipe = None
+        if quantize:
+            from translate.inference.quantize import Recipe
+
+            keep = tuple(k for k in keep_fp32 if k != "none") if keep_fp32 else Recipe.keep_fp32
+            recipe = Recipe(method=calibration, keep_fp32=keep)
+        result = E.export_onnx(loaded, output, direction, exporter=exporter, opset=opset, check=check,
+                               quantize=quantize, calibrate=calibrate, recipe=recipe, calibrate_count=calibrate_count)
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"exported {', '.join(result.translators)} -> {', '.join(str(p) for p in result.paths)}"
                + (f" ({result.exporter} exporter)" if result.exporter else ""))
     for case, diff in result.parity.items():
         typer.echo(f"  parity onnxruntime vs torch, {case}: max |Δ| = {diff:.2e}")
+    if result.quality:
+        q = result.quality
+        typer.echo(f"  int8 vs fp32 onnxruntime on {q['images_measured']} {q['scored_on']}: "
+                   f"{q['speedup_vs_fp32']:.2f}× faster, PSNR {q['psnr_vs_fp32']:.1f} dB (worst {q['psnr_vs_fp32_min']:.1f})")
     worst = max(result.parity.values(), default=0.0)
     if worst > tolerance:
         raise TranslateError(f"ONNX parity check failed: max |Δ| {worst:.2e} > {tolerance:g}; try --exporter torchscript")

@@ -127,6 +127,9 @@ def test_rerun_skips_finished_outputs_and_overwrite_redoes_them(translator, tmp_
     assert {p: p.stat().st_mtime_ns for p in dst.rglob("*") if p.is_file()} == stamps
     redo = convert(translator, src, dst, ConvertOptions(max_pixels=10_000, overwrite=True, **QUIET))
     assert len(redo.converted) == 10
+    # where the time went: every stage ran, and the generator's share is within the wall time
+    assert set(redo.stages) == {"decode", "forward", "encode"} and min(redo.stages.values()) > 0
+    assert redo.stages["forward"] <= redo.seconds
 
 
 def test_output_inside_or_equal_to_input_is_refused(translator, tmp_path, cli, official_pth):

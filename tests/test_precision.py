@@ -92,7 +92,7 @@ def test_bf16_cyclegan_step_keeps_losses_pool_and_weights_in_fp32():
 def test_channels_last_auto_follows_the_measurements():
     assert resolve_channels_last("auto", torch.device("cuda")) is True
     assert resolve_channels_last("auto", CPU, torch.float32) is False
-    assert resolve_channels_last("auto", CPU, torch.bfloat16) is True
+    assert resolve_channels_last("auto", CPU, torch.bfloat16) is False
     assert resolve_channels_last("auto", torch.device("mps")) is False
     assert resolve_channels_last("true", CPU) is True and resolve_channels_last("False", CPU) is False
     assert resolve_channels_last(True, CPU) is True

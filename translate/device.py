@@ -115,15 +115,15 @@ _ON, _OFF = ("true", "on", "yes", "1"), ("false", "off", "no", "0")
 
 
 def resolve_channels_last(value: str | bool, device: torch.device, dtype: torch.dtype = torch.float32) -> bool:
-    """`auto` = on for CUDA (tensor-core convolutions want NHWC) and for bf16 on CPU (oneDNN's
-    bf16 convolutions are NHWC-native: NCHW bf16 measured several times slower); off for fp32
-    on CPU, where benchmarks/train_step.py measured CycleGAN's step no faster in channels_last;
-    off on MPS, where support is partial."""
+    """`auto` = on for CUDA (tensor-core convolutions want NHWC); off on CPU, where
+    benchmarks/train_step.py measured CycleGAN's 256² step slower in channels_last (AVX-512 bf16
+    CPU: fp32 0.90×, bf16 1.65× against 1.87× in NCHW, both relative to fp32 NCHW); off on MPS,
+    where support is partial."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
     if text == "auto":
-        return device.type == "cuda" or (device.type == "cpu" and dtype is torch.bfloat16)
+        return device.type == "cuda"
     if text in _ON:
         return True
     if text in _OFF:

@@ -268,3 +268,14 @@ def _super_resolution(model: Any, data: Any, direction: str | None, backend: str
     report["figures"] = {f"{k}/{s['name']}": s[k] for s in report["sets"]
                          for k in ("psnr_y", "psnr_y_bicubic", "psnr_y_gain", "ssim_y", "ssim_y_bicubic")}
     return report
+
+
+def quality_gate(reference: dict[str, float], candidate: dict[str, float], tolerance_db: float = 0.3) -> dict[str, Any]:
+    """Does `candidate` (e.g. a bf16 run) keep the quality of `reference` (the fp32 run)? Every
+    ground-truth PSNR figure both have (psnr_*, not the do-nothing baselines) may fall by at most
+    `tolerance_db`. Returns {"ok", "worst_drop_db", "drops": {figure: dB lower}}."""
+    keys = [k for k in reference if k.startswith("psnr") and k in candidate and "baseline" not in k
+            and "identity" not in k and "bicubic" not in k]
+    drops = {k: float(reference[k]) - float(candidate[k]) for k in keys}
+    worst = max(drops.values(), default=float("nan"))
+    return {"ok": bool(keys) and worst <= tolerance_db, "worst_drop_db": worst, "drops": drops}

@@ -32,10 +32,10 @@ class DistInfo:
         return self.world_size > 1
 
 
-def init_from_env(device_type: str) -> DistInfo:
+def init_from_env(device_type: str, backend: str | None = None) -> DistInfo:
     """Join the process group torchrun describes (WORLD_SIZE/RANK/...); single process otherwise.
 
-    NCCL for CUDA, gloo for CPU."""
+    NCCL for CUDA, gloo for CPU (or `backend`)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo()
@@ -44,7 +44,7 @@ def init_from_env(device_type: str) -> DistInfo:
         int(os.environ.get("LOCAL_WORLD_SIZE", str(world))),
     )
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
+        dist.init_process_group(backend=backend or ("nccl" if device_type == "cuda" else "gloo"))
         info.owns_group = True
     if device_type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
         # processes sharing a machine's cores: split them instead of oversubscribing
@@ -107,19 +107,41 @@ def torchrun_command(nproc: int, argv: list[str]) -> list[str]:
             "-m", "translate", *args]
 
 
+RESULT_ENV = "TRANSLATE_RESULT_FILE"
+
+
 def launch(nproc: int, argv: list[str]) -> int:
-    """Run the same command under torchrun with `nproc` processes; returns its exit code.
+    """Run the same command under torchrun with `nproc` processes; returns its exit code — or the
+    code rank 0 wrote to $TRANSLATE_RESULT_FILE (then the workers exit 0 and torchrun stays quiet).
 
     Ctrl-C reaches torchrun from the terminal, and torchrun passes it on to the workers (which
     finish the step, save and stop together); this process only waits, so it ignores it."""
     import signal
     import subprocess
+    import tempfile
 
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))  # torchrun's default: 1
+    fd, result = tempfile.mkstemp(prefix="translate-result-", suffix=".txt")
+    os.close(fd)
+    env[RESULT_ENV] = result
     proc = subprocess.Popen(torchrun_command(nproc, argv), env=env)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        return proc.wait()
+        code = proc.wait()
+        text = open(result).read().strip()
+        return int(text) if text and code == 0 else code
     finally:
         signal.signal(signal.SIGINT, previous)
+        os.unlink(result)
+
+
+def report_result(code: int) -> int:
+    """Under `launch`: rank 0 leaves `code` for the launcher and every worker exits 0; else `code`."""
+    path = os.environ.get(RESULT_ENV)
+    if not path:
+        return code
+    if int(os.environ.get("RANK", "0")) == 0:
+        with open(path, "w") as fh:
+            fh.write(str(code))
+    return 0

@@ -36,6 +36,7 @@ class TorchRunner:
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
         self.net = net.to(self.device).eval().requires_grad_(False)
+        self.accelerated = self.device.type != "cpu"
         self._torch = torch
         self.notes: list[str] = []
         if self.dtype is torch.bfloat16 and self.device.type == "cpu":
@@ -60,6 +61,7 @@ class OnnxRunner:
 
     def __init__(self, session: Any, output: str) -> None:
         self.session, self.output = session, output
+        self.accelerated = session.get_providers()[0] != "CPUExecutionProvider"
         self.input_names = [i.name for i in session.get_inputs()]
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
@@ -72,6 +74,12 @@ class LazyRunner:
 
     def __init__(self, backend: str, factory: Callable[[], Runner]) -> None:
         self.backend, self._factory, self._runner = backend, factory, None
+
+    @property
+    def accelerated(self) -> bool:
+        if self._runner is None:
+            self._runner = self._factory()
+        return bool(getattr(self._runner, "accelerated", False))
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         if self._runner is None:
@@ -95,6 +103,9 @@ def onnx_session(model: str | bytes, device: str = "auto", precision: str = "fp3
     if spec.startswith("cuda") or (spec == "auto" and "CUDAExecutionProvider" in available):
         providers.insert(0, "CUDAExecutionProvider")
     options = ort.SessionOptions()
+    # Memory patterns plan buffers for one input shape; photos come in many: off, a 1024×768
+    # CycleGAN forward measured 1.1 GiB instead of 2.1 GiB peak and 7 % faster (256²: the same).
+    options.enable_mem_pattern = False
     if threads:
         options.intra_op_num_threads = threads
     try:

@@ -46,6 +46,7 @@ class ExportResult:
     parity: dict[str, float] = field(default_factory=dict)
     exporter: str = ""
     notes: list[str] = field(default_factory=list)
+    quality: dict[str, float] = field(default_factory=dict)  # int8: speed-up and PSNR against fp32
 
 
 class _ImageGraph(nn.Module):
@@ -160,19 +161,43 @@ def onnx_bytes(loaded: Model, names: list[str] | None = None, exporter: str = "d
 
 def export_onnx(source: Any, path: str | Path, direction: str | None = None, *, variant: str | None = None,
                 plugins: Sequence[str] = (), exporter: str = "dynamo", opset: int = OPSET,
-                check: bool = True) -> ExportResult:
-    """Write an ONNX file (dynamic batch, H, W) and, with `check`, compare onnxruntime to torch."""
+                check: bool = True, quantize: str | None = None, calibrate: str | Path | None = None,
+                recipe: Any = None, calibrate_count: int = 16) -> ExportResult:
+    """Write an ONNX file (dynamic batch, H, W) and, with `check`, compare onnxruntime to torch.
+
+    `quantize="int8"`: a static int8 model calibrated on up to `calibrate_count` images of the
+    folder `calibrate` (translate/inference/quantize.py); its speed-up over the fp32 graph and its
+    PSNR to the fp32 output, measured on up to 8 other images of the folder (the calibration
+    images when there are no others), go into `result.quality` and its metadata."""
     if exporter not in EXPORTERS:
         raise ConfigError(f"unknown exporter '{exporter}'; use {' or '.join(EXPORTERS)}")
     if opset < 17:
         raise ConfigError(f"opset {opset} is too old: use 17 or newer (default {OPSET})")
+    if quantize not in (None, "int8"):
+        raise ConfigError(f"unknown --quantize '{quantize}'; use int8")
     loaded = as_model(source, variant, plugins)
     names = select(loaded, direction)
     graph, args, axes, inputs = _graph(loaded, names)
     model, used, notes = _to_onnx(graph, args, axes, inputs, names, exporter, opset)
-    model = _with_metadata(model, _sub_spec(loaded, names))
-    out = atomic_write(Path(path), model)
-    result = ExportResult([out], names, exporter=used, notes=notes)
+    spec = _sub_spec(loaded, names)
+    result = ExportResult([], names, exporter=used, notes=notes)
+    if quantize:
+        from translate.inference import quantize as Q
+
+        meta = loaded.metas[names[0]]
+        if meta.is_noise:
+            raise ConfigError("int8 export is for image translators (convert); noise generators stay fp32")
+        if calibrate is None:
+            raise ConfigError("--quantize int8 needs --calibrate FOLDER: a few of your own photos")
+        images, held = Q.calibration_images(calibrate, meta, calibrate_count, held_out=8)
+        fp32 = model
+        model, info = Q.quantize(fp32, images, recipe)
+        result.quality = {**Q.agreement(fp32, model, held or images, meta),
+                          "scored_on": "held-out images" if held else "the calibration images (no others in the folder)"}
+        spec.extra["quantization"] = {**info, "calibrated_on": str(calibrate), **result.quality}
+        check = False  # parity with torch is the fp32 graph's; the int8 one is judged by `quality`
+    out = atomic_write(Path(path), _with_metadata(model, spec))
+    result.paths = [out]
     if check:
         result.parity = parity(loaded, names, out)
     return result

@@ -123,6 +123,11 @@ class Translator:
     def size_multiple(self) -> int:
         return self.meta.size_multiple
 
+    @property
+    def accelerated(self) -> bool:
+        """Whether the generator runs on a GPU (or another accelerator) rather than the CPU."""
+        return bool(getattr(self.runner, "accelerated", False))
+
     def default_tile(self) -> int:
         return max(self.size_multiple * 2, DEFAULT_TILE // self.scale)
 

@@ -1,0 +1,125 @@
+"""int8 export: the recipe's graph (quantized convolutions, fp32 norms and skips), its metadata,
+the measured agreement with fp32, and conversion with the int8 file like any other model."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from PIL import Image
+
+import translate
+from translate.errors import ConfigError
+from translate.inference.export import export_onnx
+from translate.inference.quantize import Recipe, int8_kernels
+from translate.nets import build_net
+
+from conftest import write_images
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("q") / "g.pth"
+    torch.save(build_net("resnet", ngf=8, n_blocks=2).state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("photos")
+    write_images(root, 6, size=40)
+    return root
+
+
+def test_int8_graph_metadata_and_agreement(weights, photos, tmp_path):
+    out = tmp_path / "g.int8.onnx"
+    result = export_onnx(weights, out, exporter="torchscript", quantize="int8", calibrate=photos, calibrate_count=4)
+    q = result.quality  # the default recipe: percentile calibration, last conv kept in fp32
+    assert set(q) == {"psnr_vs_fp32", "psnr_vs_fp32_min", "speedup_vs_fp32", "images_measured", "scored_on"}
+    assert q["images_measured"] == 2 and q["scored_on"] == "held-out images"  # 6 photos: 4 calibrate, 2 judge
+    assert q["psnr_vs_fp32"] > q["psnr_vs_fp32_min"] > 20 and q["speedup_vs_fp32"] > 0
+    proto = onnx.load(str(out))
+    spec = json.loads({p.key: p.value for p in proto.metadata_props}["translate"])
+    info = spec["quantization"]
+    assert info["dtype"] == "int8" and info["format"] == "QDQ" and info["calibration"]["images"] == 4
+    assert info["calibration"] == {"method": "percentile", "percentile": 99.999, "images": 4,
+                                   "ops": ["Conv", "LeakyRelu", "DepthToSpace"], "keep_fp32": ["last"],
+                                   "subpixel": False}
+    assert info["calibrated_on"] == str(photos)
+    assert len(info["kept_fp32"]) == 1 and info["psnr_vs_fp32"] == q["psnr_vs_fp32"]
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "InstanceNormalization"} <= ops
+    kernels = int8_kernels(str(out))
+    convs = sum(1 for n in proto.graph.node if n.op_type == "Conv")
+    assert kernels["QLinearConv"] == convs - 1 and kernels["Conv"] == 1  # all but the kept last conv run in int8
+    assert kernels["InstanceNormalization"] > 0 and "QLinearAdd" not in kernels  # norms and skips stay fp32
+    # convert treats it like any other ONNX model
+    t = translate.load(out)
+    img = np.asarray(Image.open(next(photos.iterdir())))
+    y, ref = t(img), translate.load(weights)(img)
+    assert y.shape == ref.shape and np.abs(y.astype(int) - ref.astype(int)).mean() < 8
+
+
+def test_calibration_and_held_out_images_never_overlap(photos):
+    from translate.inference.quantize import calibration_images
+    from translate.meta import TranslatorMeta
+
+    meta = TranslatorMeta.image()
+    calib, held = calibration_images(photos, meta, 3, held_out=8)
+    assert len(calib) == 3 and len(held) == 3
+    assert not any(np.array_equal(a, b) for a in calib for b in held)
+    lo, hi = meta.in_range
+    assert all(x.dtype == np.float32 and x.shape[0] == 3 and lo <= x.min() and x.max() <= hi for x in calib)
+    assert calibration_images(photos, meta, 6, held_out=8)[1] == []  # no others: export scores on the calibration set
+
+
+def test_minmax_and_no_kept_convolution_on_request(weights, photos, tmp_path):
+    out = tmp_path / "m.int8.onnx"
+    export_onnx(weights, out, exporter="torchscript", quantize="int8", calibrate=photos, calibrate_count=3,
+                recipe=Recipe(method="minmax", keep_fp32=()))
+    kernels = int8_kernels(str(out))
+    assert kernels["Conv"] == 0 and kernels["QLinearConv"] > 0
+
+
+@pytest.mark.parametrize("k,stride,pad,extra", [(3, 2, 1, 1), (4, 2, 1, 0), (6, 1, 1, 0)])
+def test_subpixel_rewrite_of_convtranspose_is_exact(k, stride, pad, extra):
+    import io
+
+    import onnxruntime as ort
+
+    from translate.inference.quantize import convtranspose_to_subpixel
+
+    torch.manual_seed(0)
+    layer = torch.nn.ConvTranspose2d(5, 7, k, stride, pad, output_padding=extra)
+    x = torch.randn(2, 5, 9, 11)
+    buf = io.BytesIO()
+    torch.onnx.export(layer, x, buf, input_names=["image"], dynamo=False, opset_version=18)
+    rewritten = convtranspose_to_subpixel(onnx.load_from_string(buf.getvalue()))
+    ops = [n.op_type for n in rewritten.graph.node]
+    # CycleGAN's k3 s2 p1 op1 and DiscoGAN's k4 s2 p1 double the size: rewritten; stride 1 is left alone
+    assert ops == (["Conv", "DepthToSpace"] if stride == 2 else ["ConvTranspose"])
+    run = lambda m: ort.InferenceSession(m, providers=["CPUExecutionProvider"]).run(None, {"image": x.numpy()})[0]  # noqa: E731
+    a, b = run(buf.getvalue()), run(rewritten.SerializeToString())
+    assert a.shape == b.shape and np.abs(a - b).max() < 1e-5
+
+
+def test_int8_needs_photos_and_an_image_translator(weights, tmp_path):
+    with pytest.raises(ConfigError, match="--calibrate FOLDER"):
+        export_onnx(weights, tmp_path / "x.onnx", exporter="torchscript", quantize="int8")
+    with pytest.raises(ConfigError, match="use int8"):
+        export_onnx(weights, tmp_path / "x.onnx", exporter="torchscript", quantize="int4")
+    with pytest.raises(ConfigError, match="unknown calibration"):
+        from translate.inference.quantize import quantize
+
+        quantize(b"", [np.zeros((3, 8, 8), np.float32)], Recipe(method="magic"))
+
+
+def test_cli_prints_speed_and_agreement(weights, photos, tmp_path, cli):
+    code, out = cli("export", str(weights), "--quantize", "int8", "--calibrate", str(photos), "--calibrate-count", "2",
+                    "--exporter", "torchscript", "-o", str(tmp_path / "c.int8.onnx"))
+    assert code == 0, out
+    assert "int8 vs fp32 onnxruntime on 4 held-out images" in out and "× faster, PSNR" in out

@@ -1,0 +1,307 @@
+"""Static int8 ONNX generators that keep the picture (onnxruntime.quantization, QDQ format).
+
+The recipe, chosen by measurement (benchmarks/quantize.py; figures in the README):
+
+1. `quant_pre_process` (constant folding, Conv+BatchNorm fusion, shape inference);
+2. exact fp32 rewrites that make quantization kinder: a single-slope PRelu becomes LeakyRelu
+   (which then runs as QLinearLeakyRelu), and the bias of a Conv feeding InstanceNorm is
+   zeroed (InstanceNorm removes per-channel offsets anyway, and the per-tensor range shrinks);
+3. only Conv (SRResNet also LeakyRelu and DepthToSpace) is quantized: uint8 activations
+   (asymmetric), int8 per-channel symmetric weights, no reduce_range (VNNI CPUs), calibrated
+   on the user's photos with the 99.999th percentile of each activation (MinMax and Entropy on
+   request); the last convolution (the one that paints the picture, before Tanh) stays fp32;
+   InstanceNorm, ConvTranspose, Pad, Tanh and residual adds stay fp32 — the CPU provider has no
+   int8 kernel for most of them, and Q/DQ around them costs accuracy for nothing;
+4. consumers that stay fp32 read the fp32 tensor, not DQ(Q(x)), and the unused Q/DQ go.
+
+The model's metadata records `quantization`: dtype, format, calibration (method, images,
+where from), kept-fp32 nodes and the measured agreement with fp32.
+"""
+from __future__ import annotations
+
+import collections
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from translate.errors import ConfigError
+
+METHODS = ("minmax", "percentile", "entropy")
+
+
+@dataclass
+class Recipe:
+    method: str = "percentile"  # calibration: minmax, percentile, entropy
+    percentile: float = 99.999
+    keep_fp32: tuple[str, ...] = ("last",)  # "first", "last" (convolutions) or node names
+    ops: tuple[str, ...] = ("Conv", "LeakyRelu", "DepthToSpace")  # the op types quantized (where present)
+    # rewrite up-sampling ConvTranspose as Conv + DepthToSpace, which then runs in int8: CycleGAN
+    # 2.6-2.7× instead of 2.5×, but 33 dB instead of 46 (its pre-InstanceNorm output is per-tensor uint8)
+    subpixel: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method, "ops": list(self.ops), "keep_fp32": list(self.keep_fp32),
+                               "subpixel": self.subpixel}
+        if self.method == "percentile":
+            out["percentile"] = self.percentile
+        return out
+
+
+def prelu_to_leakyrelu(model: Any) -> Any:
+    """PRelu with one slope is LeakyRelu(alpha): the same values, and an int8 kernel exists for it."""
+    from onnx import helper, numpy_helper
+
+    inits = {i.name: i for i in model.graph.initializer}
+    for i, node in enumerate(list(model.graph.node)):
+        if node.op_type == "PRelu" and node.input[1] in inits:
+            slope = numpy_helper.to_array(inits[node.input[1]])
+            if slope.size == 1:
+                model.graph.node.remove(node)
+                model.graph.node.insert(i, helper.make_node("LeakyRelu", [node.input[0]], list(node.output),
+                                                            alpha=float(slope.ravel()[0]), name=node.name))
+    return model
+
+
+def convtranspose_to_subpixel(model: Any) -> Any:
+    """A stride-s ConvTranspose whose output is s× its input is a Conv producing s²·C channels
+    (each output phase's taps, zeros elsewhere) followed by DepthToSpace: the same values, and
+    the Conv then runs as QLinearConv (onnxruntime's CPU provider has no int8 ConvTranspose)."""
+    from onnx import helper, numpy_helper
+
+    inits = {i.name: i for i in model.graph.initializer}
+    for index, node in enumerate(list(model.graph.node)):
+        if node.op_type != "ConvTranspose" or node.input[1] not in inits:
+            continue
+        at = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        w = numpy_helper.to_array(inits[node.input[1]])  # (C_in, C_out, k, k)
+        k = w.shape[2]
+        s = list(at.get("strides", [1, 1]))
+        pads = list(at.get("pads", [0, 0, 0, 0]))
+        if (at.get("group", 1) != 1 or set(at.get("dilations", [1, 1])) != {1} or w.shape[2] != w.shape[3]
+                or len(set(s)) != 1 or s[0] < 2 or len(set(pads)) != 1 or "output_shape" in at or at.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET")):
+            continue
+        s, pad, extra = s[0], pads[0], list(at.get("output_padding", [0, 0]))
+        if len(set(extra)) != 1 or k - 2 * pad + extra[0] != s:  # output not exactly s× the input
+            continue
+        taps = [(a, kh, (a + pad - kh) // s) for a in range(s) for kh in range(k) if (a + pad - kh) % s == 0]
+        lo, hi = min(t[2] for t in taps), max(t[2] for t in taps)
+        size, top = hi - lo + 1, -lo
+        cin, cout = w.shape[:2]
+        kernel = np.zeros((s * s * cout, cin, size, size), w.dtype)
+        for a, kh, dh in taps:
+            for b, kw, dw in taps:
+                kernel[(a * s + b) * cout:(a * s + b + 1) * cout, :, dh + top, dw + top] = w[:, :, kh, kw].T
+        name = node.name or node.output[0]
+        model.graph.initializer.append(numpy_helper.from_array(kernel, f"{name}_subpixel_w"))
+        inputs = [node.input[0], f"{name}_subpixel_w"]
+        if len(node.input) > 2 and node.input[2]:
+            bias = numpy_helper.to_array(inits[node.input[2]])
+            model.graph.initializer.append(numpy_helper.from_array(np.tile(bias, s * s), f"{name}_subpixel_b"))
+            inputs.append(f"{name}_subpixel_b")
+        bottom = size - 1 - top
+        conv = helper.make_node("Conv", inputs, [f"{name}_subpixel"], name=f"{name}_subpixel",
+                                kernel_shape=[size, size], pads=[top, top, bottom, bottom])
+        shuffle = helper.make_node("DepthToSpace", [f"{name}_subpixel"], list(node.output), name=f"{name}_shuffle",
+                                   blocksize=s, mode="DCR")
+        position = list(model.graph.node).index(node)
+        model.graph.node.remove(node)
+        model.graph.node.insert(position, shuffle)
+        model.graph.node.insert(position, conv)
+    used = {t for n in model.graph.node for t in n.input}
+    for init in [i for i in model.graph.initializer if i.name not in used]:
+        model.graph.initializer.remove(init)
+    return model
+
+
+def zero_bias_before_instancenorm(model: Any) -> Any:
+    """IN(x + b) == IN(x) per channel: the bias of a (transposed) conv that feeds only InstanceNorm
+    changes nothing but widens the range its output must be quantized over."""
+    from onnx import numpy_helper
+
+    inits = {i.name: i for i in model.graph.initializer}
+    consumers = collections.defaultdict(list)
+    for node in model.graph.node:
+        for t in node.input:
+            consumers[t].append(node)
+    for node in model.graph.node:
+        users = consumers[node.output[0]]
+        if (node.op_type in ("Conv", "ConvTranspose") and len(node.input) == 3 and node.input[2] in inits
+                and users and all(u.op_type == "InstanceNormalization" for u in users)):
+            bias = inits[node.input[2]]
+            bias.CopyFrom(numpy_helper.from_array(np.zeros_like(numpy_helper.to_array(bias)), bias.name))
+    return model
+
+
+def float_consumers_read_float(model: Any, ops: tuple[str, ...], excluded: set[str]) -> Any:
+    """The QDQ quantizer points every consumer of a quantized tensor at DQ(Q(x)); those that stay
+    fp32 (skip-path adds, kept convolutions) read x again, when x exists in fp32 at run time."""
+    g = model.graph
+    producer = {o: n for n in g.node for o in n.output}
+
+    def int8(node: Any) -> bool:
+        return node.op_type in ops and node.name not in excluded
+
+    source = {}
+    for node in g.node:
+        q = producer.get(node.input[0]) if node.op_type == "DequantizeLinear" else None
+        if q is not None and q.op_type == "QuantizeLinear":
+            x = q.input[0]
+            if x not in producer or not int8(producer[x]):
+                source[node.output[0]] = x
+    for node in g.node:
+        if node.op_type not in ("QuantizeLinear", "DequantizeLinear") and not int8(node):
+            for k, t in enumerate(node.input):
+                if t in source:
+                    node.input[k] = source[t]
+    outputs = {o.name for o in g.output}
+    while True:
+        used = {t for n in g.node for t in n.input} | outputs
+        dead = [n for n in g.node if n.op_type in ("QuantizeLinear", "DequantizeLinear") and n.output[0] not in used]
+        if not dead:
+            return model
+        for n in dead:
+            g.node.remove(n)
+
+
+class _Reader:
+    """Calibration batches: one preprocessed image at a time, as inference feeds them."""
+
+    def __init__(self, name: str, images: list[np.ndarray]) -> None:
+        self.name, self.images = name, images
+        self.rewind()
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._it, None)
+
+    def rewind(self) -> None:
+        self._it = iter({self.name: im[None].astype(np.float32)} for im in self.images)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def set_range(self, start: int, end: int) -> None:
+        self._it = iter({self.name: im[None].astype(np.float32)} for im in self.images[start:end])
+
+
+def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None = None) -> tuple[bytes, dict[str, Any]]:
+    """(int8 ONNX bytes, what was done) from an fp32 image-translator graph with input "image";
+    `calibration`: NCHW-ready float32 CHW arrays in the net's input range."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    recipe = recipe or Recipe()
+    if recipe.method not in METHODS:
+        raise ConfigError(f"unknown calibration '{recipe.method}'; use {', '.join(METHODS)}")
+    if not calibration:
+        raise ConfigError("int8 quantization needs calibration images (--calibrate FOLDER)")
+    reader = type("Reader", (_Reader, CalibrationDataReader), {})("image", calibration)
+    with tempfile.TemporaryDirectory() as tmp:
+        src, pre, out = Path(tmp) / "fp32.onnx", Path(tmp) / "pre.onnx", Path(tmp) / "int8.onnx"
+        src.write_bytes(fp32)
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        model = zero_bias_before_instancenorm(prelu_to_leakyrelu(onnx.load(str(pre))))
+        if recipe.subpixel:
+            model = convtranspose_to_subpixel(model)
+        convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
+        keep = {convs[0] if k == "first" else convs[-1] if k == "last" else k for k in recipe.keep_fp32 if convs}
+        present = {n.op_type for n in model.graph.node}
+        ops = tuple(op for op in recipe.ops if op in present)
+        onnx.save(model, str(pre))
+        method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+                  "entropy": CalibrationMethod.Entropy}[recipe.method]
+        extra: dict[str, Any] = {"ActivationSymmetric": False, "WeightSymmetric": True}
+        if recipe.method == "percentile":
+            extra.update(CalibPercentile=recipe.percentile, CalibTensorRangeSymmetric=False)
+        quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, per_channel=True, reduce_range=False, op_types_to_quantize=list(ops),
+                        nodes_to_exclude=sorted(keep), calibrate_method=method, extra_options=extra)
+        quantized = float_consumers_read_float(onnx.load(str(out)), ops, keep)
+        data = quantized.SerializeToString()
+    counts = collections.Counter(n.op_type for n in quantized.graph.node)
+    info = {"dtype": "int8", "format": "QDQ", "activations": "uint8 asymmetric", "weights": "int8 per-channel symmetric",
+            "calibration": {**recipe.describe(), "images": len(calibration)}, "kept_fp32": sorted(keep),
+            "quantized_ops": list(ops), "nodes": {k: counts[k] for k in ("QuantizeLinear", "DequantizeLinear")}}
+    return data, info
+
+
+def int8_kernels(model: bytes | str, threads: int = 0) -> collections.Counter:
+    """Op types of the graph onnxruntime actually runs (after its QDQ fusions): QLinearConv etc."""
+    import onnx
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = ort.SessionOptions()
+        opts.optimized_model_filepath = str(Path(tmp) / "opt.onnx")
+        if threads:
+            opts.intra_op_num_threads = threads
+        ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+        return collections.Counter(n.op_type for n in onnx.load(opts.optimized_model_filepath).graph.node)
+
+
+def calibration_images(folder: str | Path, meta: Any, count: int, max_side: int = 512,
+                       held_out: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(calibration, held-out) images of `folder` as the net sees them: CHW float32 in its input
+    range, shrunk to at most `max_side` pixels per side and reflect-padded to its size multiple.
+    Up to `count` calibration images spread over the folder, then up to `held_out` of the others
+    (to score the int8 model on pictures it was not calibrated on)."""
+    from translate.data.images import list_images
+    from translate.errors import DataError
+
+    files = list_images(folder)
+    if not files:
+        raise DataError(f"no images to calibrate on in {folder}")
+    step = max(1, len(files) // count)
+    chosen = files[::step][:count]
+    rest = [f for f in files if f not in set(chosen)]
+    rest = rest[::max(1, len(rest) // held_out)][:held_out] if held_out and rest else []
+    return [_as_input(f, meta, max_side) for f in chosen], [_as_input(f, meta, max_side) for f in rest]
+
+
+def _as_input(path: Path, meta: Any, max_side: int) -> np.ndarray:
+    from PIL import Image
+
+    from translate.data.images import to_mode
+    from translate.inference import tiling
+
+    with Image.open(path) as img:
+        img = to_mode(img, meta.in_channels)
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        arr = np.asarray(img, np.float32).reshape(img.height, img.width, -1).transpose(2, 0, 1)
+    lo, hi = meta.in_range
+    x = arr * ((hi - lo) / 255.0) + lo
+    m = meta.size_multiple
+    x = tiling.pad_to(x[None], tiling.padded_size(x.shape[1], m, 2 * m), tiling.padded_size(x.shape[2], m, 2 * m))[0]
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def agreement(fp32: bytes, int8: bytes, images: list[np.ndarray], meta: Any, repeats: int = 3) -> dict[str, float]:
+    """PSNR of the int8 outputs to the fp32 ones (mean and worst over `images`, in dB, outputs in [0, 1])
+    and the int8 speed-up (fp32 time / int8 time, best of `repeats` interleaved runs over the images)."""
+    import time
+
+    import onnxruntime as ort
+
+    sessions = [ort.InferenceSession(m, providers=["CPUExecutionProvider"]) for m in (fp32, int8)]
+    out_name = sessions[0].get_outputs()[0].name
+    lo, hi = meta.out_range
+    scores = []
+    best = [float("inf"), float("inf")]
+    for r in range(repeats):
+        for k, sess in enumerate(sessions):
+            t0 = time.perf_counter()
+            outs = [sess.run([out_name], {"image": im[None]})[0] for im in images]
+            best[k] = min(best[k], time.perf_counter() - t0)
+            if r == 0:
+                if k == 0:
+                    ref = outs
+                else:
+                    for a, b in zip(ref, outs):
+                        mse = float((((a - b) / (hi - lo)) ** 2).mean())
+                        scores.append(10 * np.log10(1.0 / max(mse, 1e-12)))
+    return {"psnr_vs_fp32": float(np.mean(scores)), "psnr_vs_fp32_min": float(np.min(scores)),
+            "speedup_vs_fp32": best[0] / best[1], "images_measured": len(images)}
