@@ -7,8 +7,9 @@
 
 For each variant: the median time of the engine's training step (`Trainer.train_step`: device,
 layout, autocast, the variant's step, loss readout) over `--steps` steps after `--warmup`, for
-fp32 NCHW, fp32 channels_last and bf16 channels_last (bf16 NCHW with --all; torch.compile with
---compile), the speedup over fp32 NCHW, and the achieved GFLOP/s — FLOPs of one step counted
+fp32 and bf16, each in NCHW and channels_last (torch.compile with --compile), the speed-up over
+engine fp32 NCHW and over the plain loop (below) in the same run, the first step's time
+(torch.compile's warm-up), and the achieved GFLOP/s — FLOPs of one step counted
 with FlopCounterMode — next to this machine's matmul GFLOP/s measured in the same run. Where a
 hand-written eager loop of the same math exists (CycleGAN: the textbook step), it is timed too.
 
@@ -33,11 +34,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from translate import discovery
 from translate.data import DataBundle
-from translate.engine import EngineConfig, Trainer
 from translate.device import cpu_has_fast_bf16, resolve_device
+from translate.engine import EngineConfig, Trainer
 from translate.errors import TranslateError
 from translate.variant import VARIANTS
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine_line  # noqa: E402
 
 
 # --- plain hand-written loops of the same math, to compare the engine's step against --------
@@ -120,6 +123,7 @@ class Runner:
     def __init__(self, label: str, step: Callable[[], Any], dtype: str) -> None:
         self.label, self.step, self.dtype = label, step, dtype
         self.times: list[float] = []
+        self.first: float | None = None  # the first step's seconds (compilation, allocator warm-up)
         self.spent = 0.0
         self.done = False
         self.error = ""
@@ -130,6 +134,8 @@ class Runner:
         self.step()
         sync()
         dt = time.perf_counter() - t0
+        if self.first is None:
+            self.first = dt
         self.spent += dt
         if timed:
             self.times.append(dt)
@@ -181,9 +187,9 @@ def bench_variant(name: str, a: argparse.Namespace, peaks: dict[str, float], out
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     configs = [("fp32", False, False), ("fp32", True, False)]
     if not a.no_bf16:
-        configs += [("bf16", True, False)] + ([("bf16", False, False)] if a.all else [])
+        configs += [("bf16", False, False), ("bf16", True, False)]
     if a.compile:
-        configs += [("fp32", False, True)] + ([] if a.no_bf16 else [("bf16", True, True)])
+        configs += [("fp32", False, True)] + ([] if a.no_bf16 else [("bf16", False, True)])
     runners: list[Runner] = []
     try:
         trainers = {}
@@ -227,8 +233,10 @@ def bench_variant(name: str, a: argparse.Namespace, peaks: dict[str, float], out
           f"{a.steps} timed steps after {a.warmup} warm-up", file=out)
     ref = next((r for r in runners if r.label == "engine fp32 NCHW" and r.times), None)
     ref_t = statistics.median(ref.times) if ref else None
-    print(f"  {'configuration':<36}{'median s/step':>14}{'min':>9}{'n':>4}{'vs fp32 NCHW':>14}"
-          f"{'GFLOP/s':>9}{'of matmul':>11}", file=out)
+    plain = next((r for r in runners if r.label.startswith("plain") and r.times), None)
+    plain_t = statistics.median(plain.times) if plain else None
+    print(f"  {'configuration':<36}{'median s/step':>14}{'min':>9}{'n':>4}{'vs fp32 NCHW':>14}{'vs plain':>10}"
+          f"{'1st step s':>11}{'GFLOP/s':>9}{'of matmul':>11}", file=out)
     for r in runners:
         if not r.times:
             print(f"  {r.label:<36}{'failed: ' + r.error if r.error else 'no timed step':>14}", file=out)
@@ -236,7 +244,9 @@ def bench_variant(name: str, a: argparse.Namespace, peaks: dict[str, float], out
         med = statistics.median(r.times)
         rate = flops / med / 1e9
         ratio = f"{ref_t / med:.2f}×" if ref_t else "-"
-        print(f"  {r.label:<36}{med:>14.3f}{min(r.times):>9.3f}{len(r.times):>4}{ratio:>14}{rate:>9.1f}"
+        vs_plain = f"{plain_t / med:.2f}×" if plain_t else "-"
+        print(f"  {r.label:<36}{med:>14.3f}{min(r.times):>9.3f}{len(r.times):>4}{ratio:>14}{vs_plain:>10}"
+              f"{r.first or 0:>11.1f}{rate:>9.1f}"
               f"{rate / peaks[r.dtype]:>10.0%}{' (stopped: budget)' if len(r.times) < a.steps else ''}", file=out)
 
 
@@ -251,26 +261,22 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=600.0, help="seconds of timed steps per configuration")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--compile", action="store_true", help="also time torch.compile'd nets")
-    ap.add_argument("--all", action="store_true", help="also time bf16 NCHW")
     ap.add_argument("--no-bf16", action="store_true", help="fp32 only (e.g. to repeat the fp32 figures quickly)")
     a = ap.parse_args()
     discovery.load_all()
     names = a.variant or VARIANTS.names()
-    import platform
-
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
     dev = resolve_device(a.device)
+    print(machine_line())
     n32, n16 = (8192, 8192) if dev.type == "cuda" else (1024, 512)
     peaks = {"fp32": matmul_gflops(torch.float32, n32, dev), "bf16": matmul_gflops(torch.bfloat16, n16, dev)}
-    print(f"torch {torch.__version__}; {cpu}; {torch.get_num_threads()} threads; ATen CPU capability "
-          f"{torch.backends.cpu.get_cpu_capability()}; native CPU bf16: {'yes' if cpu_has_fast_bf16() else 'no'}"
-          + (f"; GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""))
+    print(f"ATen CPU capability {torch.backends.cpu.get_cpu_capability()}; native CPU bf16: "
+          f"{'yes' if cpu_has_fast_bf16() else 'no (bf16 rows run in emulation)'}")
     print(f"matmul on {dev.type}, measured now: fp32 {peaks['fp32']:.1f} GFLOP/s ({n32}³), "
           f"bf16 {peaks['bf16']:.1f} GFLOP/s ({n16}³)")
     for name in names:
         bench_variant(name, a, peaks, sys.stdout)
         sys.stdout.flush()
+    print(f"\n{machine_line()}  (at the end)")
 
 
 if __name__ == "__main__":

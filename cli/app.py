@@ -60,6 +60,20 @@ def apply_quiet(quiet: bool) -> None:
         logs.configure(0)
 
 
+def relaunch(nproc: int) -> None:
+    """`--nproc N` (N > 1): run this same command under torchrun with N processes, exit with its code."""
+    import os
+    import sys
+
+    if nproc <= 1:
+        return
+    if "WORLD_SIZE" in os.environ:
+        raise ConfigError("--nproc starts torchrun itself; under torchrun leave it out")
+    from translate.parallel import launch
+
+    raise typer.Exit(launch(nproc, sys.argv[1:]))
+
+
 def complete_variant(incomplete: str) -> list[str]:
     """Variant names for shell completion, without importing any plugin (entry point names)."""
     from importlib.metadata import entry_points

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from translate.cli.app import app, apply_quiet, quiet_option
+from translate.cli.app import app, apply_quiet, quiet_option, relaunch
 
 MODEL_HELP = "a run directory, checkpoint .pt, official CycleGAN .pth, .safetensors (+ .json sidecar) or .onnx"
 
@@ -39,20 +39,13 @@ def convert_cmd(
     quiet: bool = quiet_option(),
 ) -> None:
     import logging
-    import os
-    import sys
 
     from translate import parallel
     from translate.inference.convert import ConvertOptions, ConvertReport, convert
     from translate.inference.loading import open_model
 
     apply_quiet(quiet)
-    if nproc > 1:
-        if "WORLD_SIZE" in os.environ:
-            from translate.errors import ConfigError
-
-            raise ConfigError("--nproc starts torchrun itself; under torchrun leave it out")
-        raise typer.Exit(parallel.launch(nproc, sys.argv[1:]))
+    relaunch(nproc)
     dist = parallel.init_from_env("cpu", backend="gloo")  # object collectives only: gloo everywhere
     log = logging.getLogger("translate")
     translator = open_model(model, variant, backend, device, precision, plugin).pick(direction)

@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from translate.cli.app import app, apply_quiet, complete_set, complete_variant, quiet_option
+from translate.cli.app import app, apply_quiet, complete_set, complete_variant, quiet_option, relaunch
 
 
 @app.command(
@@ -44,15 +44,7 @@ def train_cmd(
     from translate import train as T
 
     apply_quiet(quiet)
-    if nproc > 1:
-        import sys
-
-        from translate.parallel import launch
-        from translate.errors import ConfigError
-
-        if "WORLD_SIZE" in os.environ:
-            raise ConfigError("--nproc starts torchrun itself; under torchrun leave it out")
-        raise typer.Exit(launch(nproc, sys.argv[1:]))
+    relaunch(nproc)
     echo = typer.echo if os.environ.get("RANK", "0") == "0" else (lambda *a, **k: None)
 
     sets = C.parse_sets(set_)
