@@ -35,10 +35,13 @@ def photos(tmp_path_factory) -> Path:
     return root
 
 
-def test_int8_graph_metadata_and_agreement(weights, photos, tmp_path):
+def test_int8_graph_metadata_and_agreement(weights, photos, tmp_path, monkeypatch):
+    from translate.inference import quantize as Q
+
+    monkeypatch.setattr(Q, "AUTO_FLOOR", 1000.0)  # all-int8 never good enough: the last conv stays fp32
     out = tmp_path / "g.int8.onnx"
     result = export_onnx(weights, out, exporter="torchscript", quantize="int8", calibrate=photos, calibrate_count=4)
-    q = result.quality  # the default recipe: percentile calibration, last conv kept in fp32
+    q = result.quality  # the default recipe: percentile calibration, "auto" keeping the last conv fp32
     assert set(q) == {"psnr_vs_fp32", "psnr_vs_fp32_min", "speedup_vs_fp32", "images_measured", "scored_on"}
     assert q["images_measured"] == 2 and q["scored_on"] == "held-out images"  # 6 photos: 4 calibrate, 2 judge
     assert q["psnr_vs_fp32"] > q["psnr_vs_fp32_min"] > 20 and q["speedup_vs_fp32"] > 0
@@ -47,10 +50,11 @@ def test_int8_graph_metadata_and_agreement(weights, photos, tmp_path):
     info = spec["quantization"]
     assert info["dtype"] == "int8" and info["format"] == "QDQ" and info["calibration"]["images"] == 4
     assert info["calibration"] == {"method": "percentile", "percentile": 99.999, "images": 4,
-                                   "ops": ["Conv", "LeakyRelu", "DepthToSpace"], "keep_fp32": ["last"],
+                                   "ops": ["Conv", "LeakyRelu", "DepthToSpace"], "keep_fp32": ["auto"],
                                    "subpixel": False}
-    assert info["calibrated_on"] == str(photos)
-    assert len(info["kept_fp32"]) == 1 and info["psnr_vs_fp32"] == q["psnr_vs_fp32"]
+    assert info["calibrated_on"] == str(photos) and info["auto"].endswith("(< 1000 dB): the last convolution stays fp32")
+    assert result.notes == [f"int8 recipe: {info['auto']}"]
+    assert len(info["kept_fp32"]) == 3 and info["psnr_vs_fp32"] == q["psnr_vs_fp32"]
     ops = {n.op_type for n in proto.graph.node}
     assert {"QuantizeLinear", "DequantizeLinear", "InstanceNormalization"} <= ops
     kernels = int8_kernels(str(out))
@@ -75,6 +79,36 @@ def test_calibration_and_held_out_images_never_overlap(photos):
     lo, hi = meta.in_range
     assert all(x.dtype == np.float32 and x.shape[0] == 3 and lo <= x.min() and x.max() <= hi for x in calib)
     assert calibration_images(photos, meta, 6, held_out=8)[1] == []  # no others: export scores on the calibration set
+
+
+def test_auto_ships_every_convolution_in_int8_only_when_that_keeps_the_floor_and_is_faster(weights, photos, tmp_path,
+                                                                                            monkeypatch):
+    from translate.inference import quantize as Q
+
+    real = Q.agreement
+    fake_speed = {}
+
+    def agreement(fp32, int8, images, meta, repeats=3):  # the measured PSNR, a chosen speed-up
+        score = real(fp32, int8, images, meta, repeats=1)
+        kept = Q.int8_kernels(int8)["Conv"] > 0
+        return {**score, "speedup_vs_fp32": fake_speed["kept" if kept else "all"]}
+
+    monkeypatch.setattr(Q, "agreement", agreement)
+    monkeypatch.setattr(Q, "AUTO_FLOOR", -100.0)  # any agreement keeps the floor
+    kernels = {}
+    for all_int8, kept in ((3.0, 2.0), (2.0, 3.0)):
+        fake_speed.update(all=all_int8, kept=kept)
+        out = tmp_path / f"a{all_int8}.int8.onnx"
+        result = export_onnx(weights, out, exporter="torchscript", quantize="int8", calibrate=photos, calibrate_count=3)
+        info = json.loads({p.key: p.value for p in onnx.load(str(out)).metadata_props}["translate"])["quantization"]
+        kernels[all_int8] = int8_kernels(str(out))["Conv"]
+        assert result.quality["speedup_vs_fp32"] == max(all_int8, kept)
+        assert info["auto"].startswith(f"every convolution in int8: {result.quality['psnr_vs_fp32']:.1f} dB"
+                                       if all_int8 > kept else "every convolution in int8: ")
+    assert kernels == {3.0: 0, 2.0: 1}  # faster all-int8 shipped; slower one not: the last conv stays fp32
+    assert info["auto"].endswith("(not 1.1× the 3.00× of the last conv in fp32): the last convolution stays fp32")
+    with pytest.raises(ConfigError, match="quantize_judged"):
+        Q.quantize(b"", [np.zeros((3, 8, 8), np.float32)], Recipe())
 
 
 def test_minmax_and_no_kept_convolution_on_request(weights, photos, tmp_path):

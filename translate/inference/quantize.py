@@ -12,7 +12,9 @@ The recipe, chosen by measurement (benchmarks/quantize.py; figures in the README
    request); the last convolution (the one that paints the picture, before Tanh) stays fp32;
    InstanceNorm, ConvTranspose, Pad, Tanh and residual adds stay fp32 — the CPU provider has no
    int8 kernel for most of them, and Q/DQ around them costs accuracy for nothing;
-4. consumers that stay fp32 read the fp32 tensor, not DQ(Q(x)), and the unused Q/DQ go.
+4. consumers that stay fp32 read the fp32 tensor, not DQ(Q(x)), and the unused Q/DQ go; the
+   SpaceToDepth/DepthToSpace around a kept convolution (the export's half-resolution rewrite of
+   the last one, translate/inference/rewrites.py) stay fp32 with it.
 
 The model's metadata records `quantization`: dtype, format, calibration (method, images,
 where from), kept-fp32 nodes and the measured agreement with fp32.
@@ -36,7 +38,9 @@ METHODS = ("minmax", "percentile", "entropy")
 class Recipe:
     method: str = "percentile"  # calibration: minmax, percentile, entropy
     percentile: float = 99.999
-    keep_fp32: tuple[str, ...] = ("last",)  # "first", "last" (convolutions) or node names
+    # "first", "last" (convolutions), node names, or "auto": every conv in int8 when that keeps
+    # AUTO_FLOOR dB on the judged images, else the last one in fp32 (`quantize_judged`)
+    keep_fp32: tuple[str, ...] = ("auto",)
     ops: tuple[str, ...] = ("Conv", "LeakyRelu", "DepthToSpace")  # the op types quantized (where present)
     # rewrite up-sampling ConvTranspose as Conv + DepthToSpace, which then runs in int8: CycleGAN
     # 2.6-2.7× instead of 2.5×, but 33 dB instead of 46 (its pre-InstanceNorm output is per-tensor uint8)
@@ -136,6 +140,20 @@ def zero_bias_before_instancenorm(model: Any) -> Any:
     return model
 
 
+def _layout_neighbours(model: Any, kept: set[str]) -> set[str]:
+    """The DepthToSpace/SpaceToDepth right before or after a kept-fp32 node stays fp32 with it
+    (else its output would still be squeezed through uint8)."""
+    layout = ("DepthToSpace", "SpaceToDepth")
+    producer = {o: n for n in model.graph.node for o in n.output}
+    out = set()
+    for node in model.graph.node:
+        if node.op_type in layout and node.input[0] in producer and producer[node.input[0]].name in kept:
+            out.add(node.name)
+        if node.name in kept and node.input[0] in producer and producer[node.input[0]].op_type in layout:
+            out.add(producer[node.input[0]].name)
+    return out
+
+
 def float_consumers_read_float(model: Any, ops: tuple[str, ...], excluded: set[str]) -> Any:
     """The QDQ quantizer points every consumer of a quantized tensor at DQ(Q(x)); those that stay
     fp32 (skip-path adds, kept convolutions) read x again, when x exists in fp32 at run time."""
@@ -194,7 +212,7 @@ def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None =
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    recipe = recipe or Recipe()
+    recipe = recipe or Recipe(keep_fp32=("last",))
     if recipe.method not in METHODS:
         raise ConfigError(f"unknown calibration '{recipe.method}'; use {', '.join(METHODS)}")
     if not calibration:
@@ -208,7 +226,10 @@ def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None =
         if recipe.subpixel:
             model = convtranspose_to_subpixel(model)
         convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
+        if "auto" in recipe.keep_fp32:
+            raise ConfigError("keep_fp32='auto' is decided by quantize_judged (it needs images to judge by)")
         keep = {convs[0] if k == "first" else convs[-1] if k == "last" else k for k in recipe.keep_fp32 if convs}
+        keep |= _layout_neighbours(model, keep)
         present = {n.op_type for n in model.graph.node}
         ops = tuple(op for op in recipe.ops if op in present)
         onnx.save(model, str(pre))
@@ -227,6 +248,42 @@ def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None =
             "calibration": {**recipe.describe(), "images": len(calibration)}, "kept_fp32": sorted(keep),
             "quantized_ops": list(ops), "nodes": {k: counts[k] for k in ("QuantizeLinear", "DequantizeLinear")}}
     return data, info
+
+
+AUTO_FLOOR = 40.0  # dB of mean PSNR to the fp32 output that an all-int8 model must keep to be chosen
+AUTO_GAIN = 1.1  # and how much faster than the one with the last conv in fp32 (else: a tie, keep quality)
+
+
+def quantize_judged(fp32: bytes, calibration: list[np.ndarray], judge: list[np.ndarray], meta: Any,
+                    recipe: Recipe | None = None) -> tuple[bytes, dict[str, Any], dict[str, float]]:
+    """(int8 bytes, what was done, its agreement with fp32 on `judge`), deciding keep_fp32="auto".
+    The convolution that paints the picture costs CycleGAN ~8 dB in int8 and no time (it is
+    slower there), SRResNet ~1.3 dB for 1.3× speed (benchmarks/quantize.py): both variants are
+    built and judged, and all-int8 is shipped only when it keeps AUTO_FLOOR dB and is clearly
+    (AUTO_GAIN×) faster."""
+    import dataclasses
+
+    recipe = recipe or Recipe()
+    if "auto" not in recipe.keep_fp32:
+        data, info = quantize(fp32, calibration, recipe)
+        return data, info, agreement(fp32, data, judge, meta)
+    rest = tuple(k for k in recipe.keep_fp32 if k != "auto")
+    built = {}
+    for keep in (rest, rest + ("last",)):
+        data, info = quantize(fp32, calibration, dataclasses.replace(recipe, keep_fp32=keep))
+        built[keep] = (data, info, agreement(fp32, data, judge, meta))
+    (all_int8, _, a), (kept, _, k) = built[rest], built[rest + ("last",)]
+    tried = f"every convolution in int8: {a['psnr_vs_fp32']:.1f} dB, {a['speedup_vs_fp32']:.2f}×"
+    if a["psnr_vs_fp32"] >= AUTO_FLOOR and a["speedup_vs_fp32"] >= AUTO_GAIN * k["speedup_vs_fp32"]:
+        data, info, score = built[rest]
+        info["auto"] = f"{tried} (last conv fp32: {k['speedup_vs_fp32']:.2f}×): every convolution int8"
+    else:
+        data, info, score = built[rest + ("last",)]
+        why = (f"< {AUTO_FLOOR:g} dB" if a["psnr_vs_fp32"] < AUTO_FLOOR
+               else f"not {AUTO_GAIN:g}× the {k['speedup_vs_fp32']:.2f}× of the last conv in fp32")
+        info["auto"] = f"{tried} ({why}): the last convolution stays fp32"
+    info["calibration"]["keep_fp32"] = ["auto"]
+    return data, info, score
 
 
 def int8_kernels(model: bytes | str, threads: int = 0) -> collections.Counter:
