@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from translate.errors import ConfigError
+from translate.inference.rewrites import replace_node
 
 METHODS = ("minmax", "percentile", "entropy")
 
@@ -111,13 +112,7 @@ def convtranspose_to_subpixel(model: Any) -> Any:
                                 kernel_shape=[size, size], pads=[top, top, bottom, bottom])
         shuffle = helper.make_node("DepthToSpace", [f"{name}_subpixel"], list(node.output), name=f"{name}_shuffle",
                                    blocksize=s, mode="DCR")
-        position = list(model.graph.node).index(node)
-        model.graph.node.remove(node)
-        model.graph.node.insert(position, shuffle)
-        model.graph.node.insert(position, conv)
-    used = {t for n in model.graph.node for t in n.input}
-    for init in [i for i in model.graph.initializer if i.name not in used]:
-        model.graph.initializer.remove(init)
+        replace_node(model, node, [conv, shuffle])
     return model
 
 

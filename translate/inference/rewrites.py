@@ -121,6 +121,12 @@ def conv_on_half_resolution(model: Any, node_name: str) -> Any:
         inputs.append(f"{name}_half_b")
     new.append(helper.make_node("Conv", inputs, [f"{name}_half"], name=f"{name}_half", kernel_shape=[size, size]))
     new.append(helper.make_node("DepthToSpace", [f"{name}_half"], list(node.output), name=f"{name}_d2s", blocksize=2, mode="DCR"))
+    replace_node(model, node, new)
+    return model
+
+
+def replace_node(model: Any, node: Any, new: list[Any]) -> None:
+    """`new` (in order) where `node` stood; initializers nothing reads any more go."""
     position = list(model.graph.node).index(node)
     model.graph.node.remove(node)
     for n in reversed(new):
@@ -128,7 +134,6 @@ def conv_on_half_resolution(model: Any, node_name: str) -> Any:
     used = {t for n in model.graph.node for t in n.input}
     for init in [i for i in model.graph.initializer if i.name not in used]:
         model.graph.initializer.remove(init)
-    return model
 
 
 def shuffle_round_trips(model: Any) -> Any:
