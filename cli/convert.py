@@ -104,7 +104,7 @@ def export_cmd(
     calibrate_count: int = typer.Option(16, "--calibrate-count", help="calibration images (spread over the folder)"),
     calibration: str = typer.Option("percentile", "--calibration", help="percentile (99.999th), minmax or entropy"),
     keep_fp32: list[str] = typer.Option([], "--keep-fp32", help="convolutions kept in fp32: first, last, a node name, "
-                                        "none, or auto (default: all int8 if that is 1.1× faster and keeps 40 dB to fp32 on "
+                                        "none, or auto (default: all int8 if that is 1.05× faster and keeps 40 dB to fp32 on "
                                         "your photos, else the last conv, the one that paints the picture, stays fp32)"),
 ) -> None:
     from translate.errors import ConfigError, TranslateError
