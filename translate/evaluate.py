@@ -154,15 +154,12 @@ def _demo_domains(saved: dict[str, Any], cfg: EvalConfig) -> dict[str, list[tupl
 
 def _run(t: Any, images: list[np.ndarray], batch: int) -> list[np.ndarray]:
     """Translations of `images` (same-size ones batched), in order."""
+    from translate.data.images import same_size_batches
+
     out: list[np.ndarray] = [None] * len(images)  # type: ignore[list-item]
-    by_size: dict[tuple[int, ...], list[int]] = {}
-    for i, im in enumerate(images):
-        by_size.setdefault(im.shape, []).append(i)
-    for idx in by_size.values():
-        for s in range(0, len(idx), batch):
-            part = idx[s : s + batch]
-            for i, y in zip(part, t.translate_batch([images[i] for i in part])):
-                out[i] = y
+    for part in same_size_batches(images, batch):
+        for i, y in zip(part, t.translate_batch([images[i] for i in part])):
+            out[i] = y
     return out
 
 

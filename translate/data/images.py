@@ -1,6 +1,7 @@
 """Finding and reading image files: recursive, any-case extensions, EXIF-orientation aware."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +48,13 @@ def load_image(path: str | Path, channels: int = 3) -> np.ndarray:
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(f"cannot read image {path}: {err}") from None
     return arr[..., None] if arr.ndim == 2 else arr
+
+
+def same_size_batches(images: list[np.ndarray], batch_size: int) -> Iterator[list[int]]:
+    """Indices of `images` in batches of at most `batch_size` arrays of one shape each."""
+    by_size: dict[tuple[int, ...], list[int]] = {}
+    for i, im in enumerate(images):
+        by_size.setdefault(im.shape, []).append(i)
+    for idx in by_size.values():
+        for s in range(0, len(idx), batch_size):
+            yield idx[s : s + batch_size]

@@ -64,17 +64,13 @@ def kid(a: np.ndarray | Tensor, b: np.ndarray | Tensor, subsets: int = 100, subs
 @torch.no_grad()
 def features(extract: Features, images: list[np.ndarray], batch_size: int = 32) -> np.ndarray:
     """[N, D] features of HxWx3 uint8 images (same-size images go through together)."""
+    from translate.data.images import same_size_batches
+
     out: list[np.ndarray] = [None] * len(images)  # type: ignore[list-item]
-    by_size: dict[tuple[int, ...], list[int]] = {}
-    for i, im in enumerate(images):
-        by_size.setdefault(im.shape, []).append(i)
-    for idx in by_size.values():
-        for s in range(0, len(idx), batch_size):
-            part = idx[s : s + batch_size]
-            x = torch.from_numpy(np.stack([_rgb(images[i]) for i in part])).permute(0, 3, 1, 2).contiguous()
-            f = extract(x).double().cpu().numpy()
-            for j, i in enumerate(part):
-                out[i] = f[j]
+    for part in same_size_batches(images, batch_size):
+        x = torch.from_numpy(np.stack([_rgb(images[i]) for i in part])).permute(0, 3, 1, 2).contiguous()
+        for i, f in zip(part, extract(x).double().cpu().numpy()):
+            out[i] = f
     return np.stack(out)
 
 
