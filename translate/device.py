@@ -7,6 +7,7 @@ import functools
 import os
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
@@ -139,3 +140,17 @@ def autocast(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
         return
     with torch.autocast(device_type=device.type, dtype=dtype):
         yield
+
+
+def to_device(batch: Any, device: torch.device, channels_last: bool = False) -> Any:
+    """Tensors of a (nested dict/list/tuple) batch on `device`; 4-D ones channels_last on request."""
+    if isinstance(batch, torch.Tensor):
+        batch = batch.to(device, non_blocking=True)
+        if channels_last and batch.dim() == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
+    if isinstance(batch, dict):
+        return {k: to_device(v, device, channels_last) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device, channels_last) for v in batch)
+    return batch

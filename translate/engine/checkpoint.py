@@ -5,6 +5,7 @@ A checkpoint is one `torch.save` dict of tensors and plain values, so it loads w
 """
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from translate.errors import WeightsError
 from translate.files import atomic_write, load_torch
 from translate.rundir import RunDir
+
+log = logging.getLogger("translate")
 
 def atomic_save(obj: Any, path: str | Path) -> Path:
     """`torch.save` to a temp file in the same folder, fsync, then rename over `path`."""
@@ -31,6 +35,22 @@ def save_checkpoint(state: dict[str, Any], run: RunDir, step: int, keep_last: in
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     return load_torch(path, "checkpoint", map_location)
+
+
+def newest_valid(source: Path, map_location: str | torch.device = "cpu") -> tuple[Path, dict[str, Any]]:
+    """A checkpoint file as it is; for a run directory the newest checkpoint that reads — a
+    truncated or empty newest one (a crash mid-write) is skipped, saying so."""
+    if not source.is_dir():
+        return source, load_checkpoint(source, map_location=map_location)
+    found = RunDir(source).checkpoints()
+    if not found:
+        raise WeightsError(f"no checkpoint to resume in {source}")
+    for path in reversed(found):
+        try:
+            return path, load_checkpoint(path, map_location=map_location)
+        except WeightsError as err:
+            log.warning(f"skipped {path.name}: {err}")
+    raise WeightsError(f"no readable checkpoint in {source / 'checkpoints'} ({len(found)} found, all unreadable)")
 
 
 def rng_state() -> dict[str, Any]:

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from translate import config as C
 from translate.data import DataBundle
 from translate.data.sampler import EpochSampler
-from translate.device import autocast, resolve_channels_last, resolve_device, resolve_precision
+from translate.device import autocast, resolve_channels_last, resolve_device, resolve_precision, to_device
 from translate.engine import checkpoint as ckpt
 from translate.engine import distributed as D
 from translate.engine.compile import compile_nets
@@ -35,7 +35,6 @@ from translate.engine.step import Step
 from translate.engine.warmstart import start_from
 from translate.progress import Progress as Report
 from translate.errors import ConfigError, PluginError, WeightsError
-from translate.rundir import RunDir
 from translate.variant import Variant, VariantConfig
 
 CKPT_FORMAT = "translate.checkpoint/1"
@@ -169,20 +168,16 @@ class Trainer:
         }
 
     def _resume(self, source: str | Path) -> None:
-        path, state = self._newest_valid(Path(source))
+        path, state = ckpt.newest_valid(Path(source), self.device)
         if state.get("format") != CKPT_FORMAT:
             raise WeightsError(f"{path} is not a translate training checkpoint")
         for key, net in self.plain_nets.items():
             _load_net(net, state["nets"], key, path)
-        for key, opt in self.optimizers.items():
-            if key in state["optimizers"]:
-                opt.load_state_dict(state["optimizers"][key])
-        for key, sched in self.schedulers.items():
-            if key in state["schedulers"]:
-                sched.load_state_dict(state["schedulers"][key])
-        for key, scaler in self.scalers.items():
-            if key in state.get("scalers", {}):
-                scaler.load_state_dict(state["scalers"][key])
+        for kind in ("optimizers", "schedulers", "scalers"):  # keyed by name: a new one starts fresh
+            saved = state.get(kind, {})
+            for key, obj in getattr(self, kind).items():
+                if key in saved:
+                    obj.load_state_dict(saved[key])
         if self.ema is not None and state.get("ema"):
             self.ema.load_state_dict(state["ema"])
         old_world = int(state.get("world_size", 1))
@@ -203,21 +198,6 @@ class Trainer:
         self.resumed_from = path
         self.run.truncate_after(self.progress.step)  # drop what was logged after this checkpoint
         log.info(f"resumed from step {self.progress.step} (epoch {self.progress.epoch}) of {path}")
-
-    def _newest_valid(self, source: Path) -> tuple[Path, dict[str, Any]]:
-        """A checkpoint file as it is; for a run directory the newest checkpoint that reads — a
-        truncated or empty newest one (a crash mid-write) is skipped, saying so."""
-        if not source.is_dir():
-            return source, ckpt.load_checkpoint(source, map_location=self.device)
-        found = RunDir(source).checkpoints()
-        if not found:
-            raise WeightsError(f"no checkpoint to resume in {source}")
-        for path in reversed(found):
-            try:
-                return path, ckpt.load_checkpoint(path, map_location=self.device)
-            except WeightsError as err:
-                log.warning(f"skipped {path.name}: {err}")
-        raise WeightsError(f"no readable checkpoint in {source / 'checkpoints'} ({len(found)} found, all unreadable)")
 
     def save(self) -> Path | None:
         """Rank 0 writes the checkpoint; under DDP it carries every rank's RNG and variant state
@@ -258,7 +238,7 @@ class Trainer:
     def train_step(self, batch: Any) -> dict[str, float]:
         """One step of the variant on `batch` as the loop runs it: device and layout, train
         mode, autocast, the variant's step, EMA; returns the losses as floats (one sync)."""
-        batch = _to_device(batch, self.device, self.channels_last)
+        batch = to_device(batch, self.device, self.channels_last)
         self.step.index, self.step.epoch = self.progress.step, self.progress.epoch
         for net in self.nets.values():
             net.train()
@@ -345,7 +325,7 @@ class Trainer:
 
     def evaluate(self) -> dict[str, float]:
         with self._eval_mode():
-            scores = self.variant.evaluate(self.eval_view, _to_device(self.data.ground_truth, self.device, False))
+            scores = self.variant.evaluate(self.eval_view, to_device(self.data.ground_truth, self.device, False))
         return {k: round(float(v), 4) for k, v in scores.items()}
 
     def _preview_batch(self) -> Any:
@@ -358,7 +338,7 @@ class Trainer:
             return  # (the end of a run whose last step already wrote its grid: not twice)
         self._sampled_at = self.progress.step
         with self._eval_mode():
-            rows = self.variant.sample_rows(self.eval_view, _to_device(preview, self.device, self.channels_last))
+            rows = self.variant.sample_rows(self.eval_view, to_device(preview, self.device, self.channels_last))
         self.run.save_samples(self.progress.step, rows, self.variant.value_range, self.progress.epoch)
 
     def _install_sigint(self):  # noqa: ANN202
@@ -407,17 +387,3 @@ def _load_net(net: torch.nn.Module, states: dict[str, Any], key: str, path: Path
     from translate.weights import load_into
 
     load_into(net, states[key], f"{path}:{key}")
-
-
-def _to_device(batch: Any, device: torch.device, channels_last: bool) -> Any:
-    if isinstance(batch, torch.Tensor):
-        batch = batch.to(device, non_blocking=True)
-        if channels_last and batch.dim() == 4:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        return batch
-    if isinstance(batch, dict):
-        return {k: _to_device(v, device, channels_last) for k, v in batch.items()}
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(_to_device(v, device, channels_last) for v in batch)
-    return batch
-
