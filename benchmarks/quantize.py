@@ -93,10 +93,6 @@ def timed(sessions: dict[str, object], images: list[np.ndarray], rounds: int) ->
     return times
 
 
-def psnr(a: np.ndarray, b: np.ndarray, span: float) -> float:
-    return float(10 * np.log10(1.0 / max(float((((a - b) / span) ** 2).mean()), 1e-12)))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append", required=True)
@@ -136,7 +132,7 @@ def main() -> None:
             t0 = time.perf_counter()
             q = all_ops(fp32, calib) if recipe is None else Q.quantize(fp32, calib, recipe)[0]
             qs = ort.InferenceSession(q, opts, providers=["CPUExecutionProvider"])
-            scores = [psnr(qs.run([out], {"image": im[None]})[0], r, span) for im, r in zip(held, ref)]
+            scores = [Q.psnr(qs.run([out], {"image": im[None]})[0], r, span) for im, r in zip(held, ref)]
             t = timed({"int8": qs, "fp32": base, "plain": plain}, held[: a.time_images], a.rounds)
             med8, med32, medp = (statistics.median(t[k]) for k in ("int8", "fp32", "plain"))
             kernels = Q.int8_kernels(q, a.threads)

@@ -88,10 +88,10 @@ def test_auto_ships_every_convolution_in_int8_only_when_that_keeps_the_floor_and
     real = Q.agreement
     fake_speed = {}
 
-    def agreement(fp32, int8, images, meta, repeats=3):  # the measured PSNR, a chosen speed-up
-        score = real(fp32, int8, images, meta, repeats=1)
-        kept = Q.int8_kernels(int8)["Conv"] > 0
-        return {**score, "speedup_vs_fp32": fake_speed["kept" if kept else "all"]}
+    def agreement(fp32, int8s, images, meta, repeats=3):  # the measured PSNR, a chosen speed-up
+        scores = real(fp32, int8s, images, meta, repeats=1)
+        kept = [Q.int8_kernels(m)["Conv"] > 0 for m in int8s]
+        return [{**s, "speedup_vs_fp32": fake_speed["kept" if k else "all"]} for s, k in zip(scores, kept)]
 
     monkeypatch.setattr(Q, "agreement", agreement)
     monkeypatch.setattr(Q, "AUTO_FLOOR", -100.0)  # any agreement keeps the floor

@@ -261,19 +261,17 @@ def quantize_judged(fp32: bytes, calibration: list[np.ndarray], judge: list[np.n
     recipe = recipe or Recipe()
     if "auto" not in recipe.keep_fp32:
         data, info = quantize(fp32, calibration, recipe)
-        return data, info, agreement(fp32, data, judge, meta)
+        return data, info, agreement(fp32, [data], judge, meta)[0]
     rest = tuple(k for k in recipe.keep_fp32 if k != "auto")
-    built = {}
-    for keep in (rest, rest + ("last",)):
-        data, info = quantize(fp32, calibration, dataclasses.replace(recipe, keep_fp32=keep))
-        built[keep] = (data, info, agreement(fp32, data, judge, meta))
-    (all_int8, _, a), (kept, _, k) = built[rest], built[rest + ("last",)]
+    (all_int8, all_info), (kept, kept_info) = (quantize(fp32, calibration, dataclasses.replace(recipe, keep_fp32=keep))
+                                               for keep in (rest, rest + ("last",)))
+    a, k = agreement(fp32, [all_int8, kept], judge, meta)
     tried = f"every convolution in int8: {a['psnr_vs_fp32']:.1f} dB, {a['speedup_vs_fp32']:.2f}×"
     if a["psnr_vs_fp32"] >= AUTO_FLOOR and a["speedup_vs_fp32"] >= AUTO_GAIN * k["speedup_vs_fp32"]:
-        data, info, score = built[rest]
+        data, info, score = all_int8, all_info, a
         info["auto"] = f"{tried} (last conv fp32: {k['speedup_vs_fp32']:.2f}×): every convolution int8"
     else:
-        data, info, score = built[rest + ("last",)]
+        data, info, score = kept, kept_info, k
         why = (f"< {AUTO_FLOOR:g} dB" if a["psnr_vs_fp32"] < AUTO_FLOOR
                else f"not {AUTO_GAIN:g}× the {k['speedup_vs_fp32']:.2f}× of the last conv in fp32")
         info["auto"] = f"{tried} ({why}): the last convolution stays fp32"
@@ -331,29 +329,35 @@ def _as_input(path: Path, meta: Any, max_side: int) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def agreement(fp32: bytes, int8: bytes, images: list[np.ndarray], meta: Any, repeats: int = 3) -> dict[str, float]:
-    """PSNR of the int8 outputs to the fp32 ones (mean and worst over `images`, in dB, outputs in [0, 1])
-    and the int8 speed-up (fp32 time / int8 time, best of `repeats` interleaved runs over the images)."""
+def psnr(a: np.ndarray, b: np.ndarray, span: float) -> float:
+    """PSNR (dB) of `a` to `b`, values spanning `span` (the output range's width)."""
+    return float(10 * np.log10(1.0 / max(float((((a - b) / span) ** 2).mean()), 1e-12)))
+
+
+def agreement(fp32: bytes, int8s: list[bytes], images: list[np.ndarray], meta: Any,
+              repeats: int = 3) -> list[dict[str, float]]:
+    """For each int8 model: PSNR of its outputs to the fp32 ones (mean and worst over `images`, in
+    dB) and its speed-up (fp32 time / its time, best of `repeats` runs over the images; fp32 and
+    every model interleaved in each run, so their speed-ups compare)."""
     import time
 
     import onnxruntime as ort
 
-    sessions = [ort.InferenceSession(m, providers=["CPUExecutionProvider"]) for m in (fp32, int8)]
+    sessions = [ort.InferenceSession(m, providers=["CPUExecutionProvider"]) for m in (fp32, *int8s)]
     out_name = sessions[0].get_outputs()[0].name
-    lo, hi = meta.out_range
-    scores = []
-    best = [float("inf"), float("inf")]
+    span = meta.out_range[1] - meta.out_range[0]
+    outputs: list[list[np.ndarray]] = []
+    best = [float("inf")] * len(sessions)
     for r in range(repeats):
         for k, sess in enumerate(sessions):
             t0 = time.perf_counter()
             outs = [sess.run([out_name], {"image": im[None]})[0] for im in images]
             best[k] = min(best[k], time.perf_counter() - t0)
             if r == 0:
-                if k == 0:
-                    ref = outs
-                else:
-                    for a, b in zip(ref, outs):
-                        mse = float((((a - b) / (hi - lo)) ** 2).mean())
-                        scores.append(10 * np.log10(1.0 / max(mse, 1e-12)))
-    return {"psnr_vs_fp32": float(np.mean(scores)), "psnr_vs_fp32_min": float(np.min(scores)),
-            "speedup_vs_fp32": best[0] / best[1], "images_measured": len(images)}
+                outputs.append(outs)
+    report = []
+    for k in range(1, len(sessions)):
+        scores = [psnr(a, b, span) for a, b in zip(outputs[k], outputs[0])]
+        report.append({"psnr_vs_fp32": float(np.mean(scores)), "psnr_vs_fp32_min": float(np.min(scores)),
+                       "speedup_vs_fp32": best[0] / best[k], "images_measured": len(images)})
+    return report
