@@ -1,8 +1,7 @@
 """Download, verify, extract and lay out a catalog dataset.
 
-* Downloads stream with urllib into ``<data_dir>/.downloads/<name>/<file>.part`` with a
-  rich progress bar, timeouts and retries; an interrupted download resumes with an
-  HTTP Range request (a server that ignores Range is detected and the file restarted).
+* Downloads go into ``<data_dir>/.downloads/<name>/<file>`` through the shared downloader
+  (:mod:`translate.hub.download`: progress, timeouts, retries, HTTP Range resume).
 * The finished archive is checked against the catalog's size/SHA-256, or — where the
   catalog has none — against ``<data_dir>/translate-datasets.lock.json``, which records
   size and SHA-256 of the first download that extracted into the expected layout.
@@ -13,169 +12,27 @@
 """
 from __future__ import annotations
 
-import hashlib
-import http.client
 import json
 import os
 import re
 import shutil
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
-from urllib.error import HTTPError, URLError
-from urllib.request import Request, urlopen
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from translate.data import catalog as cat
 from translate.data.catalog.layout import VerifyReport, normalise, verify
 from translate.data.catalog.extract import Limits, safe_extract
 from translate.errors import DataError
 from translate.files import atomic_write
+from translate.hub.download import download, progress_bar, sha256_file
 
 LOCK_NAME = "translate-datasets.lock.json"
-CHUNK = 1 << 16
-USER_AGENT = "translate-datasets/1 (+python urllib)"
-ProgressFn = Callable[[int, "int | None"], None]
-
-
-class _Retryable(Exception):
-    """A transient failure: the download may be retried (and resumed)."""
-
-
-# --------------------------------------------------------------------------- download
-
-
-def _content_range(value: str | None) -> tuple[int | None, int | None]:
-    """Parse ``bytes START-END/TOTAL`` (or ``bytes */TOTAL``) into (start, total)."""
-    m = re.match(r"bytes\s+(\d+|\*)(?:-\d+)?/(\d+|\*)", value or "")
-    if not m:
-        return None, None
-    start = int(m.group(1)) if m.group(1) != "*" else None
-    total = int(m.group(2)) if m.group(2) != "*" else None
-    return start, total
-
-
-def _download_once(url: str, part: Path, timeout: float, progress: ProgressFn | None) -> None:
-    """One request: append to (or restart) ``part``; raise _Retryable when cut short."""
-    have = part.stat().st_size if part.exists() else 0
-    headers = {"User-Agent": USER_AGENT}
-    if have:
-        headers["Range"] = f"bytes={have}-"
-    try:
-        resp = urlopen(Request(url, headers=headers), timeout=timeout)
-    except HTTPError as err:
-        if err.code == 416 and have:
-            _, total = _content_range(err.headers.get("Content-Range"))
-            if total == have:
-                return  # the partial file is already complete
-            part.unlink()
-            raise _Retryable("partial download did not fit the server's file; restarting") from err
-        if err.code in (408, 425, 429) or err.code >= 500:
-            raise _Retryable(f"HTTP {err.code} {err.reason}") from err
-        raise DataError(f"{url} answered HTTP {err.code} {err.reason}; check the URL (or pass --url)") from err
-    except ValueError as err:
-        raise DataError(f"'{url}' is not a usable URL ({err}); pass an http(s) URL or a file path") from err
-    except (URLError, OSError, http.client.HTTPException) as err:
-        raise _Retryable(str(getattr(err, "reason", err))) from err
-    with resp:
-        status = getattr(resp, "status", None) or 200
-        length = resp.headers.get("Content-Length")
-        start, total = _content_range(resp.headers.get("Content-Range"))
-        if have and status == 206 and start == have:
-            mode = "ab"
-            total = total if total is not None else (have + int(length) if length else None)
-        elif status == 206:
-            part.unlink(missing_ok=True)
-            raise _Retryable("server resumed at the wrong offset; restarting")
-        else:  # 200: a fresh download, or a server that ignores Range
-            mode, have = "wb", 0
-            total = int(length) if length else None
-        done = have
-        if progress:
-            progress(done, total)
-        try:
-            with open(part, mode) as out:
-                while chunk := resp.read(CHUNK):
-                    out.write(chunk)
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total)
-        except (OSError, http.client.HTTPException) as err:
-            raise _Retryable(f"connection lost after {done} bytes ({err})") from err
-    size = part.stat().st_size
-    if total is not None and size < total:
-        raise _Retryable(f"connection closed after {size} of {total} bytes")
-    if total is not None and size > total:
-        part.unlink()
-        raise _Retryable(f"received {size} bytes, more than the announced {total}; restarting")
-
-
-def download(
-    url: str,
-    dest: Path,
-    *,
-    retries: int = 4,
-    timeout: float = 30.0,
-    backoff: float = 1.0,
-    progress: ProgressFn | None = None,
-) -> Path:
-    """Download ``url`` to ``dest`` via ``dest.part``, resuming and retrying as needed.
-
-    An existing ``dest`` is taken as complete (the caller verifies it). After the last
-    retry the partial file stays, so running the same command again resumes.
-    """
-    if dest.exists():
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    failures = 0
-    while True:
-        try:
-            _download_once(url, part, timeout, progress)
-            os.replace(part, dest)
-            return dest
-        except _Retryable as err:
-            failures += 1
-            if failures > retries:
-                kept = part.stat().st_size if part.exists() else 0
-                raise DataError(
-                    f"download of {url} failed after {failures} tries ({err}); "
-                    f"run the same command again to resume ({kept} bytes kept in {part})"
-                ) from None
-            time.sleep(backoff * 2 ** (failures - 1))
-
-
-@contextmanager
-def progress_bar(label: str, console: Console | None = None) -> Iterator[ProgressFn]:
-    """A rich download bar (on stderr); yields the ``(done, total)`` callback to feed it."""
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-               TransferSpeedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console or Console(stderr=True)) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # ------------------------------------------------------------------------- lock file
