@@ -17,9 +17,10 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from translate.cli import convert, datasets, eval, plugins, train  # noqa: F401 - they register
+    from translate.cli import convert, datasets, eval, models, plugins, train  # noqa: F401 - they register
 
     app.add_typer(datasets.app, name="datasets")
+    app.add_typer(models.app, name="models")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,20 +2,26 @@
 
 Downloads stream with urllib into ``<dest>.part`` with timeouts and retries; an interrupted
 download resumes with an HTTP Range request (a server that ignores Range is detected and the
-file restarted); the finished file is renamed into place in one step. ``progress_bar`` draws
-the bytes as they come; ``sha256_file`` is the checksum both lock files record.
+file restarted); the finished file is renamed into place in one step, and a full disk ends in
+one line with the partial file removed. ``mirrored`` applies ``$TRANSLATE_MIRROR`` (air-gapped
+sites, tests): every catalog URL is fetched from ``MIRROR/<path of the original URL>``.
+``progress_bar`` draws the bytes as they come (a bar in a terminal, a plain line every few
+seconds elsewhere); ``sha256_file`` is the checksum both lock files record.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlparse
 from urllib.request import Request, urlopen
 
 from rich.console import Console
@@ -28,8 +34,10 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from translate import logs
 from translate.errors import DataError
 
+MIRROR_ENV = "TRANSLATE_MIRROR"
 CHUNK = 1 << 16
 USER_AGENT = "translate-datasets/1 (+python urllib)"
 ProgressFn = Callable[[int, "int | None"], None]
@@ -40,6 +48,15 @@ class _Retryable(Exception):
 
 
 # --------------------------------------------------------------------------- download
+
+
+def mirrored(url: str) -> str:
+    """``url`` as fetched here: ``$TRANSLATE_MIRROR/<path of url>`` when the variable is set."""
+    base = os.environ.get(MIRROR_ENV, "").strip()
+    parsed = urlparse(url)
+    if not base or parsed.scheme not in ("http", "https"):
+        return url
+    return base.rstrip("/") + parsed.path
 
 
 def _content_range(value: str | None) -> tuple[int | None, int | None]:
@@ -93,10 +110,12 @@ def _download_once(url: str, part: Path, timeout: float, progress: ProgressFn | 
         try:
             with open(part, mode) as out:
                 while chunk := resp.read(CHUNK):
-                    out.write(chunk)
+                    _write(out, chunk, part)
                     done += len(chunk)
                     if progress:
                         progress(done, total)
+        except DataError:
+            raise
         except (OSError, http.client.HTTPException) as err:
             raise _Retryable(f"connection lost after {done} bytes ({err})") from err
     size = part.stat().st_size
@@ -105,6 +124,19 @@ def _download_once(url: str, part: Path, timeout: float, progress: ProgressFn | 
     if total is not None and size > total:
         part.unlink()
         raise _Retryable(f"received {size} bytes, more than the announced {total}; restarting")
+
+
+def _write(out: object, chunk: bytes, part: Path) -> None:
+    """Append one chunk; a full disk removes the partial file and ends in one line."""
+    try:
+        out.write(chunk)  # type: ignore[attr-defined]
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        out.close()  # type: ignore[attr-defined]
+        part.unlink(missing_ok=True)
+        raise DataError(f"the disk holding {part.parent} is full; free some space (or point the cache "
+                        "elsewhere) and run the same command again") from None
 
 
 def download(
@@ -142,14 +174,46 @@ def download(
             time.sleep(backoff * 2 ** (failures - 1))
 
 
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
 @contextmanager
-def progress_bar(label: str, console: Console | None = None) -> Iterator[ProgressFn]:
-    """A rich download bar (on stderr); yields the ``(done, total)`` callback to feed it."""
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-               TransferSpeedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console or Console(stderr=True)) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+def progress_bar(label: str, console: Console | None = None, every_s: float = 5.0) -> Iterator[ProgressFn]:
+    """Yields the ``(done, total)`` callback of a download's progress: a rich bar in a terminal,
+    elsewhere a plain line every ``every_s`` seconds and one at the end (nothing under -q)."""
+    if logs.verbosity() == 0:
+        yield lambda done, total: None
+        return
+    if console is not None or logs.is_tty():
+        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                   TransferSpeedColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console or Console(stderr=True)) as bar:
+            task = bar.add_task(label, total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
+        return
+    t0 = last = time.perf_counter()
+    state = {"done": 0, "total": None, "start": None}
+
+    def line() -> None:
+        done, total = state["done"], state["total"]
+        rate = (done - (state["start"] or 0)) / max(time.perf_counter() - t0, 1e-9)
+        share = f" of {_mb(total)} ({100 * done / total:.0f}%)" if total else ""
+        sys.stderr.write(f"{label}: {_mb(done)}{share}, {rate / 1e6:.1f} MB/s\n")
+        sys.stderr.flush()
+
+    def update(done: int, total: int | None) -> None:
+        nonlocal last
+        if state["start"] is None:
+            state["start"] = done  # resumed bytes are not this run's speed
+        state["done"], state["total"] = done, total
+        if time.perf_counter() - last >= every_s:
+            last = time.perf_counter()
+            line()
+
+    yield update
+    if state["start"] is not None:
+        line()
 
 
 def sha256_file(path: Path) -> str:

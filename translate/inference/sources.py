@@ -33,8 +33,12 @@ def _model(source: Path, kind: str, spec: ModelSpec, modules: dict[str, Any] | N
 
 
 def load_source(path: str | Path, variant: str | None = None, plugins: Sequence[str] = ()) -> Model:
-    """Dispatch on what `path` is: run dir, checkpoint, safetensors(+json), .pth state dict, .onnx."""
-    p = Path(path)
+    """Dispatch on what `path` is: run dir, checkpoint, safetensors(+json), .pth state dict, .onnx
+    (a pretrained model's name or an hf:// address is first made a local file: translate.hub)."""
+    from translate.hub.resolver import resolve
+
+    found = resolve(path, plugins)
+    p, variant = found.path, variant or found.variant
     if p.is_dir():
         return _from_run_dir(p, plugins)
     if not p.is_file():

@@ -121,12 +121,16 @@ def _some_names(catalog: dict[str, Dataset], n: int = 6) -> str:
 
 
 def data_dir(override: str | Path | None = None) -> Path:
-    """Where datasets live: ``override`` > $TRANSLATE_DATA > $XDG_CACHE_HOME or ~/.cache."""
+    """Where datasets live: ``override`` > $TRANSLATE_DATA > $TRANSLATE_HOME/datasets > $XDG_CACHE_HOME or
+    ~/.cache (+ translate/datasets)."""
     if override:
         return Path(override).expanduser()
     env = os.environ.get(ENV_DATA_DIR)
     if env:
         return Path(env).expanduser()
+    home = os.environ.get("TRANSLATE_HOME")
+    if home:
+        return Path(home).expanduser() / "datasets"
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache).expanduser() / "translate" / "datasets"
 

@@ -30,7 +30,7 @@ from translate.data.catalog.layout import VerifyReport, normalise, verify
 from translate.data.catalog.extract import Limits, safe_extract
 from translate.errors import DataError
 from translate.files import atomic_write
-from translate.hub.download import download, progress_bar, sha256_file
+from translate.hub.download import download, mirrored, progress_bar, sha256_file
 
 LOCK_NAME = "translate-datasets.lock.json"
 
@@ -166,7 +166,8 @@ def fetch_dataset(
     with bar as progress:
         for i, mirror in enumerate(mirrors):
             try:
-                download(mirror, archive, retries=retries, timeout=timeout, backoff=backoff,
+                fetched = mirror if url else mirrored(mirror)  # the lock keys the original URL
+                download(fetched, archive, retries=retries, timeout=timeout, backoff=backoff,
                          progress=progress)
                 source = mirror
                 break
