@@ -1,6 +1,7 @@
 """A threaded HTTP server on 127.0.0.1 for the hub tests: static files with Range (and a cut
 connection on demand), and the part of the Hugging Face Hub HTTP API that huggingface_hub's
-create_repo / create_commit use (repos/create, validate-yaml, preupload, commit, revision)."""
+create_repo / create_commit / list_repo_files use (repos/create, validate-yaml, preupload, commit,
+revision, tree)."""
 from __future__ import annotations
 
 import base64
@@ -56,6 +57,13 @@ class Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(r"/api/models/([^/]+/[^/]+)/revision/([^/?]+).*", self.path)
         if m:
             return self._revision(m.group(1))
+        m = re.fullmatch(r"/api/models/([^/]+/[^/]+)/tree/([^/?]+).*", self.path)
+        if m:
+            files = st.repos.get(m.group(1))
+            if files is None:
+                return self._json(404, {"error": "Repository not found"})
+            return self._json(200, [{"type": "file", "path": k, "size": len(v), "oid": git_blob_sha(v)}
+                                    for k, v in sorted(files.items())])
         body = st.files.get(self.path)
         if body is None:
             return self._json(404, {"error": "not found"})
