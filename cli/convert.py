@@ -8,7 +8,8 @@ import typer
 
 from translate.cli.app import app, apply_quiet, quiet_option, relaunch
 
-MODEL_HELP = "a run directory, checkpoint .pt, official CycleGAN .pth, .safetensors (+ .json sidecar) or .onnx"
+MODEL_HELP = ("a run directory, checkpoint .pt, official CycleGAN .pth, .safetensors (+ .json sidecar), .onnx, "
+              "a pretrained model name (`translate models list`) or hf://OWNER/NAME[@REVISION]")
 
 
 @app.command("convert", help="Translate a folder of images (or one image) into OUT, mirroring the tree, at full resolution.")
@@ -130,8 +131,11 @@ def export_cmd(
                                quantize=quantize, calibrate=calibrate, recipe=recipe, calibrate_count=calibrate_count)
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
+    from translate.hub.card import write_beside
+
+    card = write_beside(loaded, result.paths, result.translators)
     typer.echo(f"exported {', '.join(result.translators)} -> {', '.join(str(p) for p in result.paths)}"
-               + (f" ({result.exporter} exporter)" if result.exporter else ""))
+               + (f" ({result.exporter} exporter)" if result.exporter else "") + f"; model card {card}")
     for case, diff in result.parity.items():
         typer.echo(f"  parity onnxruntime vs torch, {case}: max |Δ| = {diff:.2e}")
     if result.quality:

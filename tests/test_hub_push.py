@@ -178,3 +178,14 @@ def test_push_without_huggingface_hub_is_one_line(run, monkeypatch, cli) -> None
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)
     code, out = cli("push", str(run), REPO)
     assert code == 2 and "pip install 'translate-gan[hub]'" in out
+
+
+def test_export_writes_the_same_card_beside_its_files(run, tmp_path, cli) -> None:
+    out = tmp_path / "h2z-BtoA.safetensors"
+    code, text = cli("export", str(run), "--format", "safetensors", "--direction", "BtoA", "-o", str(out))
+    assert code == 0 and "model card" in text, text
+    card = hh.ModelCard.load(tmp_path / "h2z-BtoA.md")
+    assert card.data.library_name == "translate" and "cyclegan" in card.data.tags
+    assert card.data.datasets == ["horse2zebra"] and "fid_AtoB" in card.text
+    assert "`BtoA`" in card.text and "`AtoB`: domain" not in card.text  # the translators in the file
+    assert "translate convert h2z-BtoA.safetensors photos/ out/" in card.text

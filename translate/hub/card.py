@@ -159,6 +159,8 @@ def _provenance(facts: CardFacts) -> str:
 def _usage(facts: CardFacts) -> str:
     first = next(iter(facts.spec.translators))
     weights = facts.files.get("weights", "model.safetensors")
+    if not facts.repo_id and "weights" not in facts.files and "onnx" in facts.files:
+        weights = facts.files["onnx"]
     where = f"hf://{facts.repo_id}" if facts.repo_id else weights
     noise = _is_noise(facts)
     cli = f"translate sample {where} grid.png" if noise else f"translate convert {where} photos/ out/ --direction {first}"
@@ -191,3 +193,17 @@ def render(facts: CardFacts) -> str:
         body += ["## Files", files + "\n\nWeights are safetensors (+ a JSON sidecar naming a registered variant) "
                  "or ONNX: loading them never runs code."]
     return f"---\n{head}\n---\n\n" + "\n\n".join(body).rstrip() + "\n"
+
+
+def write_beside(model: Any, paths: list[Path], names: list[str]) -> Path:
+    """`translate export`'s card: OUTPUT.md next to the exported file(s), for the translators in them."""
+    from translate.files import atomic_write
+
+    first = Path(paths[0])
+    roles = {".safetensors": "weights", ".json": "sidecar", ".onnx": "onnx"}
+    files = {roles.get(p.suffix, p.suffix): Path(p).name for p in paths}
+    spec = model.spec.subset([n for n in names if n in model.spec.translators])
+    spec.translators = {n: model.metas[n] for n in names}
+    exported = first.with_name(first.name.split(".")[0] + ".md")
+    facts = gather(first.name.split(".")[0], spec, model.source, files=files)
+    return atomic_write(exported, render(facts).encode())
