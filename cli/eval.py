@@ -19,7 +19,7 @@ from translate.cli.app import app, apply_quiet, quiet_option
     ),
 )
 def eval_cmd(
-    model: str = typer.Argument(..., help="a run directory, checkpoint, .safetensors (+ .json) or .onnx"),
+    model: str = typer.Argument(..., help="a run directory, checkpoint, .safetensors (+ .json), .onnx, a pretrained name or hf://OWNER/NAME"),
     data: list[str] = typer.Option([], "--data", "-d", help="held-out data (default: the run's); SR: HR image folders, repeatable"),
     truth: bool = typer.Option(False, "--truth", help="the target folder holds true translations under the same names"),
     set_: list[str] = typer.Option([], "--set", "-s", help="inception_weights=PATH, lpips_weights=PATH, max_images=N, ..."),

@@ -179,6 +179,16 @@ def _usage(facts: CardFacts) -> str:
     return text
 
 
+def _role(role: str) -> str:
+    named = {"weights": "the weights (safetensors)", "sidecar": "how to rebuild the nets (JSON: variant, config, translators)",
+             "sample": "a sample grid", "onnx": "ONNX graph"}
+    if role.startswith("onnx int8-"):
+        return f"int8 ONNX graph of {role.removeprefix('onnx int8-')}"
+    if role.startswith("onnx-"):
+        return f"ONNX graph of {role.removeprefix('onnx-')}"
+    return named.get(role, role)
+
+
 def render(facts: CardFacts) -> str:
     """The README.md text: front matter + body."""
     head = yaml.safe_dump(front_matter(facts), sort_keys=False, allow_unicode=True).strip()
@@ -188,7 +198,7 @@ def render(facts: CardFacts) -> str:
         body += ["## Sample", f"![sample]({sample})"]
     body += ["## Recipe", _recipe(facts), "## Training", _training(facts), "## Evaluation", _evaluation(facts),
              "## Provenance", _provenance(facts), "## How to use it", _usage(facts)]
-    files = "\n".join(f"- `{f}`: {role}" for role, f in facts.files.items())
+    files = "\n".join(f"- `{f}`: {_role(role)}" for role, f in facts.files.items())
     if files:
         body += ["## Files", files + "\n\nWeights are safetensors (+ a JSON sidecar naming a registered variant) "
                  "or ONNX: loading them never runs code."]

@@ -31,6 +31,7 @@ from translate.inference.translator import Model
 
 WEIGHTS = "model.safetensors"
 SAMPLE = "sample.png"
+PARITY = 1e-3  # the largest onnxruntime-vs-torch max |Δ| pushed without a note (as `translate export`)
 
 
 @dataclass
@@ -112,6 +113,9 @@ def write_repo(source: str | Path, out: str | Path, *, repo_id: str = "", onnx: 
             result = export_onnx(loaded, out / f"model{tag}.onnx", name)
             files[f"onnx{tag}"] = f"model{tag}.onnx"
             notes += result.notes
+            worst = max(result.parity.values(), default=0.0)
+            if worst > PARITY:
+                notes.append(f"model{tag}.onnx differs from torch by up to {worst:.2e} (> {PARITY:g})")
             if int8 and name:
                 export_onnx(loaded, out / f"model{tag}.int8.onnx", name, quantize="int8", calibrate=calibrate)
                 files[f"onnx int8{tag}"] = f"model{tag}.int8.onnx"

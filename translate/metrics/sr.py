@@ -127,7 +127,10 @@ def evaluate_sr(
 
 
 def default_report_path(model: str | Path) -> Path:
-    """RUN/eval.json for a run directory, else eval.json next to the weights file."""
+    """RUN/eval.json for a run directory, else eval.json next to the weights file (for a catalog
+    name or an hf:// address: NAME.eval.json here)."""
+    if str(model).startswith("hf://"):
+        return Path(str(model).rstrip("/").rsplit("/", 1)[-1].split("@")[0] + ".eval.json")
     p = Path(model)
     return p / "eval.json" if p.is_dir() else p.with_name(p.stem + ".eval.json")
 
