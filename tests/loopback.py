@@ -1,7 +1,7 @@
 """A threaded HTTP server on 127.0.0.1 for the hub tests: static files with Range (and a cut
 connection on demand), and the part of the Hugging Face Hub HTTP API that huggingface_hub's
 create_repo / create_commit / list_repo_files use (repos/create, validate-yaml, preupload, commit,
-revision, tree)."""
+revision, tree) and the file downloads hf_hub_download makes (HEAD/GET resolve)."""
 from __future__ import annotations
 
 import base64
@@ -64,7 +64,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._json(404, {"error": "Repository not found"})
             return self._json(200, [{"type": "file", "path": k, "size": len(v), "oid": git_blob_sha(v)}
                                     for k, v in sorted(files.items())])
-        body = st.files.get(self.path)
+        body = self._resolved() if "/resolve/" in self.path else st.files.get(self.path)
         if body is None:
             return self._json(404, {"error": "not found"})
         start = 0
@@ -91,6 +91,30 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     # --- the Hub API -------------------------------------------------------------------------
+    def _resolved(self) -> bytes | None:
+        """/OWNER/NAME/resolve/REV/FILE: the file at the newest commit, with the Hub's headers queued."""
+        st = self.server.state
+        m = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/([^?]+).*", self.path)
+        if not m or m.group(1) not in st.repos or m.group(3) not in st.repos[m.group(1)]:
+            return None
+        self._hub_headers = {"X-Repo-Commit": (st.commits.get(m.group(1)) or ["0" * 40])[-1],
+                             "ETag": f'"{git_blob_sha(st.repos[m.group(1)][m.group(3)])}"'}
+        return st.repos[m.group(1)][m.group(3)]
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        for key, value in getattr(self, "_hub_headers", {}).items():
+            self.send_header(key, value)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self.server.state.requests.append(("HEAD", self.path, None))
+        body = self._resolved()
+        if body is None:
+            return self._json(404, {"error": "Entry not found"})
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+
     def _revision(self, repo: str) -> None:
         st = self.server.state
         if repo not in st.repos:

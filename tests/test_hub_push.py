@@ -17,6 +17,7 @@ from PIL import Image
 from loopback import git_blob_sha, serve
 
 hh = pytest.importorskip("huggingface_hub")
+hc = pytest.importorskip("huggingface_hub.constants")
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v0_1" / "runs" / "cyclegan"
 REPO = "me/h2z"
@@ -117,8 +118,8 @@ def _hub_cache_of_a_push(run: Path, tmp_path: Path) -> tuple[Path, str]:
 
 def test_hf_uri_from_the_hub_cache_converts_like_the_run(run, tmp_path, photos, cli, monkeypatch) -> None:
     home, commit = _hub_cache_of_a_push(run, tmp_path)
-    monkeypatch.setattr(hh.constants, "HF_HUB_OFFLINE", True)  # what HF_HUB_OFFLINE=1 HF_HOME=... set at import
-    monkeypatch.setattr(hh.constants, "HF_HUB_CACHE", str(home / "hub"))
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)  # what HF_HUB_OFFLINE=1 HF_HOME=... set at import
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(home / "hub"))
     for uri, out in ((f"hf://{REPO}", "out_hf"), (f"hf://{REPO}@{commit}", "out_at")):
         code, text = cli("convert", uri, str(photos), str(tmp_path / out), "--direction", "BtoA", "--no-progress")
         assert code == 0, text
@@ -151,13 +152,14 @@ def test_hf_environment_variables_as_the_library_reads_them(run, tmp_path, photo
     assert code == 0 and pixels(tmp_path / "out_hf") == pixels(tmp_path / "out_run")
 
 
-def test_upload_to_a_loopback_hub_then_push_again_changes_nothing(run, tmp_path, monkeypatch, cli) -> None:
+def test_upload_to_a_loopback_hub_then_push_again_changes_nothing(run, tmp_path, photos, monkeypatch, cli) -> None:
     from translate.hub.push import push
 
     push(run, REPO, local_dir=tmp_path / "local")
     with serve() as (url, state, _):
-        monkeypatch.setattr(hh.constants, "ENDPOINT", url)
-        monkeypatch.setattr(hh.constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setattr(hc, "ENDPOINT", url)  # what HF_ENDPOINT sets at import
+        monkeypatch.setattr(hc, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(hc, "HF_HUB_OFFLINE", False)
         monkeypatch.setenv("HF_TOKEN", "hf_loopback")
         code, out = cli("push", str(run), REPO, "--private")
         assert code == 0 and f"pushed {', '.join(FILES)} to {REPO}" in out, out
@@ -166,12 +168,23 @@ def test_upload_to_a_loopback_hub_then_push_again_changes_nothing(run, tmp_path,
         assert all(t == "Bearer hf_loopback" for t in state.tokens)
         code, out = cli("push", str(run), REPO)  # the same run again: no new commit
         assert code == 0 and len(state.commits[REPO]) == 1
+        # hf:// online: huggingface_hub lists the repo, downloads the allowed files, fills its own cache
+        monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "hf_cache"))
+        code, out = cli("convert", f"hf://{REPO}", str(photos), str(tmp_path / "out_online"), "--no-progress")
+        assert code == 0, out
+        got = {p for m, p, _ in state.requests if "/resolve/" in p}
+        assert not any("README" in p or "sample" in p for p in got)  # weights and sidecar only
         state.repos["me/old"] = {"pytorch_model.bin": b"\x80\x04", "README.md": b"hi"}
         code, out = cli("convert", "hf://me/old", str(tmp_path), str(tmp_path / "o"))
         assert code == 1 and "holds only pickle files" in out
     paths = [p for m, p, _ in state.requests if m == "POST"]
     assert paths[:3] == ["/api/repos/create", "/api/validate-yaml", f"/api/models/{REPO}/preupload/main"]
     assert f"/api/models/{REPO}/commit/main" in paths
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)  # the server is gone: the cache it filled serves
+    code, out = cli("convert", f"hf://{REPO}", str(photos), str(tmp_path / "out_offline"), "--no-progress")
+    assert code == 0, out
+    code, _ = cli("convert", str(run), str(photos), str(tmp_path / "out_run"), "--no-progress")
+    assert pixels(tmp_path / "out_online") == pixels(tmp_path / "out_offline") == pixels(tmp_path / "out_run")
 
 
 def test_push_without_huggingface_hub_is_one_line(run, monkeypatch, cli) -> None:
