@@ -35,9 +35,11 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     # --- helpers -------------------------------------------------------------------------
-    def _json(self, code: int, obj: object) -> None:
+    def _json(self, code: int, obj: object, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(obj).encode()
         self.send_response(code)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -61,7 +63,9 @@ class Handler(BaseHTTPRequestHandler):
         if m:
             files = st.repos.get(m.group(1))
             if files is None:
-                return self._json(404, {"error": "Repository not found"})
+                return self._json(404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+            if m.group(2) not in ("main", *st.commits.get(m.group(1), [])):
+                return self._json(404, {"error": "Invalid rev id"}, {"X-Error-Code": "RevisionNotFound"})
             return self._json(200, [{"type": "file", "path": k, "size": len(v), "oid": git_blob_sha(v)}
                                     for k, v in sorted(files.items())])
         body = self._resolved() if "/resolve/" in self.path else st.files.get(self.path)

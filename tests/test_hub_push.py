@@ -174,6 +174,10 @@ def test_upload_to_a_loopback_hub_then_push_again_changes_nothing(run, tmp_path,
         assert code == 0, out
         got = {p for m, p, _ in state.requests if "/resolve/" in p}
         assert not any("README" in p or "sample" in p for p in got)  # weights and sidecar only
+        code, out = cli("convert", f"hf://{REPO}@v9", str(photos), str(tmp_path / "x"))
+        assert code == 1 and "revision 'v9' does not exist" in out
+        code, out = cli("convert", "hf://me/nothing", str(photos), str(tmp_path / "x"))
+        assert code == 1 and "no such repo" in out
         state.repos["me/old"] = {"pytorch_model.bin": b"\x80\x04", "README.md": b"hi"}
         code, out = cli("convert", "hf://me/old", str(tmp_path), str(tmp_path / "o"))
         assert code == 1 and "holds only pickle files" in out
