@@ -42,7 +42,8 @@ def parse_uri(uri: str) -> tuple[str, str | None]:
 
 def check_repo_id(repo_id: str) -> str:
     """OWNER/NAME as the Hub spells repo ids (one line otherwise)."""
-    parse_uri(f"hf://{repo_id}")
+    if not _URI.match(f"hf://{repo_id}") or "@" in repo_id:
+        raise ConfigError(f"'{repo_id}' is not a Hub repo id; write OWNER/NAME (letters, digits, '-', '_', '.')")
     return repo_id
 
 
