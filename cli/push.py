@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-
 from translate.cli.app import app
 
 

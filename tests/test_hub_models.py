@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from loopback import serve
 from PIL import Image
 
-from loopback import serve
 from translate.errors import ConfigError, DataError, PluginError, WeightsError
 from translate.hub import catalog as C
 from translate.hub import download as D
@@ -176,6 +176,7 @@ def test_mirror_serves_datasets_too(home, tmp_path, monkeypatch) -> None:
     from dataclasses import replace
 
     from test_datasets_fetch import H2Z_COUNTS, h2z_archive
+
     from translate.data.catalog import load_catalog
     from translate.data.catalog.fetch import fetch_dataset, read_lock
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from loopback import git_blob_sha, serve
+from PIL import Image
 
 hh = pytest.importorskip("huggingface_hub")
 hc = pytest.importorskip("huggingface_hub.constants")
