@@ -143,10 +143,31 @@ def _header(run: RunDir, config: dict[str, Any], summary: dict[str, Any], sessio
     return sub + f"<div class='sub'>{link_html}</div>" + _table(rows)
 
 
+RENAMED = {"psnr_identity": "psnr_AtoB_baseline"}  # a figure's name in runs of earlier versions
+
+
 def _figures(run: RunDir, summary: dict[str, Any]) -> str:
-    values = {k: v for k, v in summary.items() if isinstance(v, (int, float)) and explain(k)}
-    values.update({k: v for k, v in run.read_json(run.eval_path).get("figures", {}).items() if isinstance(v, (int, float))})
-    return _table((k, _fmt(v), explain(k)) for k, v in values.items())
+    """Each figure once: `translate eval`'s (in its order), then those only training's end has;
+    a figure both have with different values says so. Then what was not computed, and why."""
+    trained = {RENAMED.get(k, k): v for k, v in summary.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and explain(k)}
+    report = run.read_json(run.eval_path)
+    evaluated = {k: v for k, v in report.get("figures", {}).items() if isinstance(v, (int, float))}
+    rows = []
+    for key, value in evaluated.items():
+        why = explain(key.split("/")[0])
+        if key in trained and abs(float(trained[key]) - float(value)) > 5e-4:
+            why += f" (training's end: {_fmt(trained[key])}, on other data or weights)"
+        rows.append((key, _fmt(value), why))
+    rows += [(k, _fmt(v), explain(k)) for k, v in trained.items() if k not in evaluated]
+    table = _table(rows)
+    skipped = [str(n) for n in report.get("notes", []) if str(n).startswith("no ") or ": no " in str(n)]
+    if not report and any(k.startswith("psnr_") and "to" in k for k in trained):
+        skipped.append("no FID/KID, SSIM or LPIPS: training's end scores PSNR only; `translate eval` on this run "
+                       "adds them (FID/KID need the Inception-v3 weights, LPIPS AlexNet's)")
+    if skipped and table:
+        table += "<p class='why'>Not computed:</p><ul class='why'>" + "".join(f"<li>{_e(n)}</li>" for n in skipped) + "</ul>"
+    return table
 
 
 def _sample(run: RunDir, png: Path) -> str:

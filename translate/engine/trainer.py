@@ -324,8 +324,16 @@ class Trainer:
             yield
 
     def evaluate(self) -> dict[str, float]:
-        with self._eval_mode():
-            scores = self.variant.evaluate(self.eval_view, to_device(self.data.ground_truth, self.device, False))
+        """The variant's figures of the weights a user keeps (the EMA's where the run keeps one, as
+        every exported or loaded model has them), in fp32 as `translate eval` runs them."""
+        for net in self.nets.values():
+            net.eval()
+        kept = dict(self.eval_nets)
+        if self.ema is not None:
+            kept.update(self.ema.shadow)
+        with torch.no_grad():
+            scores = self.variant.evaluate(MappingProxyType({**kept, **self.aux}),
+                                           to_device(self.data.ground_truth, self.device, False))
         return {k: round(float(v), 4) for k, v in scores.items()}
 
     def _preview_batch(self) -> Any:
