@@ -120,6 +120,9 @@ def check(cls: type, model: Any, engine: EngineConfig, fresh: bool = True) -> No
         raise ConfigError(f"load_size {model.load_size} is smaller than image_size {model.image_size}: images are "
                           "resized to load_size, then cropped to image_size; set load_size ≥ image_size")
     cls.validate(model)
+    from translate.engine.trackers import parse
+
+    parse(engine.loggers)  # unknown names, a tracker's library missing: one line, before any work
     if fresh and getattr(model, "init_from", ""):  # a resumed run no longer needs its source
         from translate.engine.warmstart import parse
 

@@ -68,7 +68,7 @@ class Trainer:
         self.channels_last = resolve_channels_last(engine_cfg.channels_last, self.device, self.dtype)
         ckpt.seed_everything(engine_cfg.seed + self.dist.rank)
         run_dir = D.broadcast_object(str(run_dir), self.dist)  # ranks agree on rank 0's folder
-        self.run = RunLog(run_dir, active=self.dist.is_main, tensorboard=engine_cfg.tensorboard)
+        self.run = RunLog(run_dir, active=self.dist.is_main, tensorboard=engine_cfg.tensorboard, loggers=engine_cfg.loggers)
         self.progress = Progress()
         self._stop = threading.Event()
         self._dl: DataLoader | None = None
@@ -282,12 +282,16 @@ class Trainer:
                     if D.any_rank(self._stop.is_set(), self.dist, self.device):
                         stopped = True
                         break
+        except BaseException:
+            self.run.close("failed")  # the tracker runs say so
+            raise
         finally:
             restore()
             self._dl = None  # let persistent loader workers go
         interrupted = stopped and self.progress.step < self.total_steps
         losses = D.mean_over_ranks(losses, self.dist, self.device)
         path = self.save()
+        self.run.log_model(path)
         self.write_samples(preview)
         elapsed = max(1e-9, time.time() - t0)
         summary: dict[str, Any] = {
@@ -310,7 +314,7 @@ class Trainer:
             self.run.hparams(C.to_plain(self.model_cfg), scores)
         self.run.end_session(self.progress.step, interrupted)
         self.run.write_gallery(summary)
-        self.run.close()
+        self.run.close("stopped" if interrupted else "done")
         D.barrier(self.dist)
         D.shutdown(self.dist)
         return summary
