@@ -78,6 +78,20 @@ def test_no_color_turns_colour_off(monkeypatch):
     assert "lambda_cycle" in out and not re.search("\x1b\\[[0-9;]*3[0-9]", out.replace("\x1b[3m", ""))
 
 
+def test_verbose_train_says_what_was_decided_and_why(cli, unpaired_dir, tmp_path):
+    code, out = cli("train", "toy", "-v", "--data", str(unpaired_dir), "--runs-dir", str(tmp_path / "r"),
+                    "--steps", "2", *flags(*TINY["toy"], *QUIET))
+    assert code == 0, out
+    for line in ("config: toy's defaults < --set ", "device cpu (auto: no CUDA or MPS here)", "precision fp32 (asked: fp32)",
+                 "threads: torch ", "data: 5 training items from ", "DataLoader workers: 0 (num_workers set)",
+                 "plan: 2 steps", "phase data: ", "phase train: 2 steps in ", "phase final checkpoint: ", "phase gallery: "):
+        assert line in out, line
+    assert re.search(r"checkpoint \S+step_00000002\.pt \([0-9.]+ MiB\) written in [0-9.]+ s", out)
+    quiet = cli("train", "toy", "--data", str(unpaired_dir), "--runs-dir", str(tmp_path / "q"), "--steps", "1",
+                *flags(*TINY["toy"], *QUIET))[1]
+    assert "phase train" not in quiet and "threads:" not in quiet
+
+
 def test_quiet_and_verbose_set_the_log_level(cli, unpaired_dir, tmp_path):
     from translate import logs
 
