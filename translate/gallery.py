@@ -219,15 +219,20 @@ def _curves(records: list[dict[str, Any]], width: int = 260, height: int = 120) 
 
 
 # --- convert --gallery ---------------------------------------------------------------------------------
-def write_convert_gallery(pairs: list[tuple[Path, Path]], out_dir: Path, title: str, limit: int = 24) -> Path:
-    """OUT/index.html: input | output, side by side, for the first `limit` converted files."""
+def write_convert_gallery(pairs: list[tuple[Path, Path]], out_dir: Path, title: str, limit: int = 24,
+                          src_root: Path | None = None) -> Path:
+    """OUT/index.html: input | output, side by side, for the first `limit` converted files, each
+    captioned with its path under the input folder `src_root` and under OUT (subfolders kept)."""
     out_dir = Path(out_dir)
+    root = Path(src_root) if src_root is not None and Path(src_root).is_dir() else None
     figs = []
     for src, dst in pairs[:limit]:
         a = Path(os.path.relpath(src, out_dir)).as_posix()
         b = Path(os.path.relpath(dst, out_dir)).as_posix()
-        figs.append(f"<figure><figcaption>{_e(Path(src).name)} → {_e(Path(dst).name)}</figcaption><div class='pair'>"
-                    f"<img src='{_e(a)}' alt='input {_e(Path(src).name)}'><img src='{_e(b)}' alt='output {_e(Path(dst).name)}'>"
+        name_in = Path(os.path.relpath(src, root)).as_posix() if root is not None else Path(src).name
+        name_out = Path(os.path.relpath(dst, out_dir)).as_posix() if Path(dst).resolve().is_relative_to(out_dir.resolve()) else Path(dst).name
+        figs.append(f"<figure><figcaption>{_e(name_in)} → {_e(name_out)}</figcaption><div class='pair'>"
+                    f"<img src='{_e(a)}' alt='input {_e(name_in)}'><img src='{_e(b)}' alt='output {_e(name_out)}'>"
                     "</div></figure>")
     more = f"<p>{len(pairs) - limit} more not shown.</p>" if len(pairs) > limit else ""
     body = (f"<h1>{_e(title)}</h1><div class='sub'>input | output, the first {min(limit, len(pairs))} of {len(pairs)}"
