@@ -230,7 +230,8 @@ def write_convert_gallery(pairs: list[tuple[Path, Path]], out_dir: Path, title: 
         a = Path(os.path.relpath(src, out_dir)).as_posix()
         b = Path(os.path.relpath(dst, out_dir)).as_posix()
         name_in = Path(os.path.relpath(src, root)).as_posix() if root is not None else Path(src).name
-        name_out = Path(os.path.relpath(dst, out_dir)).as_posix() if Path(dst).resolve().is_relative_to(out_dir.resolve()) else Path(dst).name
+        inside = Path(dst).resolve().is_relative_to(out_dir.resolve())
+        name_out = Path(os.path.relpath(dst, out_dir)).as_posix() if inside else Path(dst).name
         figs.append(f"<figure><figcaption>{_e(name_in)} → {_e(name_out)}</figcaption><div class='pair'>"
                     f"<img src='{_e(a)}' alt='input {_e(name_in)}'><img src='{_e(b)}' alt='output {_e(name_out)}'>"
                     "</div></figure>")
