@@ -10,7 +10,7 @@ import pytest
 from translate import train as T
 from translate.errors import ConfigError
 
-from conftest import QUIET, TINY, plan_run
+from conftest import QUIET, TINY, plan_run, write_images
 
 pytest.importorskip("mlflow")
 pytest.importorskip("wandb")
@@ -116,3 +116,24 @@ def test_unknown_or_missing_tracker_is_one_line(monkeypatch):
     with pytest.raises(ConfigError, match=r"wandb is not installed: pip install 'translate\[wandb\]'"):
         plan_run("cyclegan", None, Path("/nonexistent"), "x", ["loggers=wandb"])
     assert trackers.parse("") == [] and trackers.parse("mlflow, tensorboard") == ["mlflow", "tensorboard"]
+
+
+def test_a_resumed_run_continues_its_mlflow_run(tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", (tmp_path / "mlruns").as_uri())
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    sets = [*TINY["toy"], *QUIET, "log_every=1", "sample_every=0", "loggers=mlflow"]
+    data = tmp_path / "data"
+    write_images(data / "trainA", 4, seed=1)
+    write_images(data / "trainB", 4, seed=2)
+    first = plan_run("toy", data, tmp_path / "runs", "r", [*sets, "steps=2"])
+    T.run(first)
+    run_id = json.loads((first.run_dir / "trackers.json").read_text())["mlflow"]
+    T.run(plan_run(None, None, tmp_path / "runs", None, ["steps=4"], resume=first.run_dir))
+    assert json.loads((first.run_dir / "trackers.json").read_text())["mlflow"] == run_id
+    client = MlflowClient()
+    assert client.get_run(run_id).info.status == "FINISHED"
+    assert len(client.search_runs([client.get_run(run_id).info.experiment_id])) == 1
+    key = next(k for k in client.get_run(run_id).data.metrics if not k.startswith("lr/"))
+    assert [m.step for m in client.get_metric_history(run_id, key)] == [1, 2, 3, 4]
