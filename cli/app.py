@@ -35,6 +35,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
                                            help="print the version and exit"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="warnings and errors only (no progress, no info lines)"),
@@ -47,6 +48,8 @@ def root(
 
     rank = int(os.environ.get("RANK", "0"))  # under torchrun the other processes stay quiet
     logs.configure(0 if quiet or rank else 1 + verbose)
+    if os.environ.get("NO_COLOR"):  # https://no-color.org: rich honours it itself; click's styles through the context
+        ctx.color = False
 
 
 def quiet_option() -> typer.models.OptionInfo:
@@ -90,7 +93,9 @@ def complete_set(ctx: typer.Context, incomplete: str) -> list[str]:
     from translate.engine.config import EngineConfig
 
     keys = list(C.fields_of(EngineConfig))
-    name = (ctx.params or {}).get("variant")
+    name = (getattr(ctx, "params", None) or {}).get("variant")
+    if not name:  # while completing, click leaves the positional VARIANT in ctx.args
+        name = next((a for a in getattr(ctx, "args", None) or [] if not a.startswith("-") and "=" not in a), None)
     try:
         if name:
             keys += list(C.fields_of(discovery.resolve_variant(name).config))

@@ -73,7 +73,7 @@ def convert_cmd(
         from translate.gallery import write_convert_gallery
 
         page = write_convert_gallery(report.pairs, out if out.is_dir() else out.parent, f"{Path(model).name}: {inputs}",
-                                     gallery_size)
+                                     gallery_size, Path(inputs))
         log.info(f"gallery: {page}")
     typer.echo(report.summary())
     if report.stages and report.converted:

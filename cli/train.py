@@ -37,6 +37,8 @@ def train_cmd(
     runs_dir: str = typer.Option("runs", "--runs-dir", help="parent folder of run directories"),
     nproc: int = typer.Option(1, "--nproc", help="processes (one per GPU) on this machine: runs torchrun for you"),
     quiet: bool = quiet_option(),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="debug lines: what was decided and why "
+                                "(device, precision, threads, data, checkpoints, time per phase)"),
 ) -> None:
     import os
 
@@ -44,6 +46,10 @@ def train_cmd(
     from translate import train as T
 
     apply_quiet(quiet)
+    if verbose and not quiet and os.environ.get("RANK", "0") == "0":
+        from translate import logs
+
+        logs.configure(1 + verbose)
     relaunch(nproc)
     echo = typer.echo if os.environ.get("RANK", "0") == "0" else (lambda *a, **k: None)
 

@@ -54,6 +54,34 @@ def test_every_input_kind_comes_back_in_its_own_kind(t, tmp_path) -> None:
     assert torch.allclose(yb, 1 - xb, atol=1e-6)
 
 
+def test_help_of_load_documents_sources_and_input_kinds() -> None:
+    doc = translate.load.__doc__
+    for words in ("run directory", ".safetensors", ".onnx", "direction", "PIL image", "uint8 array", "NxHxWxC",
+                  "float tensor CxHxW", "list", "alpha", "from PIL import Image"):
+        assert words in doc, words
+
+
+def test_transparency_comes_back_as_convert_writes_it(t, tmp_path) -> None:
+    """An RGBA input keeps its alpha through the API, with the very pixels `translate convert` writes."""
+    from translate.inference.convert import convert
+
+    rng = np.random.default_rng(1)
+    rgba = rng.integers(0, 256, (12, 9, 4), dtype=np.uint8)
+    rgba[0, 0, 3] = 0  # one fully transparent pixel: composited onto white before translating
+    (tmp_path / "in").mkdir()
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "in" / "a.png")
+    convert(t, tmp_path / "in", tmp_path / "out")
+    with Image.open(tmp_path / "out" / "a.png") as img:
+        written = np.asarray(img.convert("RGBA"))
+    for got in (t(Image.fromarray(rgba, "RGBA")), t(tmp_path / "in" / "a.png")):
+        assert got.mode == "RGBA" and np.array_equal(np.asarray(got), written)
+    arr = t(rgba)
+    assert arr.shape == (12, 9, 4) and np.array_equal(arr, written)
+    assert np.array_equal(arr[..., 3], rgba[..., 3]) and tuple(arr[0, 0, :3]) == (0, 0, 0)  # white, inverted
+    assert t(np.stack([rgba, rgba])).shape == (2, 12, 9, 4)
+    assert t(Image.fromarray(rgba[..., :3])).mode == "RGB"  # no alpha in, none out
+
+
 @pytest.mark.parametrize("bad,error,words", [
     ("not an image object", TypeError, "takes a PIL image"),
     (np.zeros((4, 4, 3), np.float32), ValueError, "takes uint8 arrays"),

@@ -124,10 +124,10 @@ def test_update_schedule_and_curriculum():
 def test_evaluate_reports_ground_truth_psnr():
     v, nets, _, batch = _tiny()
     scores = v.evaluate(nets, batch)
-    assert set(scores) == {"psnr_AtoB", "psnr_BtoA", "psnr_identity"}
+    assert set(scores) == {"psnr_AtoB", "psnr_BtoA", "psnr_AtoB_baseline", "psnr_BtoA_baseline"}
     a, b = (batch["A"] + 1) / 2, (batch["B"] + 1) / 2
     mse = ((a - b) ** 2).flatten(1).mean(1)
-    assert abs(scores["psnr_identity"] - (10 * torch.log10(1 / mse)).mean().item()) < 1e-4
+    assert abs(scores["psnr_AtoB_baseline"] - (10 * torch.log10(1 / mse)).mean().item()) < 1e-4
     rows = v.sample_rows(nets, batch)
     assert [label for label, _ in rows] == ["real A", "A→B", "A→B→A", "real B", "B→A", "B→A→B"]
     assert all(r.shape == (2, 3, 64, 64) for _, r in rows)

@@ -151,3 +151,28 @@ def test_the_inception_loader_reads_a_local_file_only(tmp_path):
     extract = F.inception(path)
     images = [np.random.default_rng(i).integers(0, 256, (40, 40, 3), dtype=np.uint8) for i in range(3)]
     assert F.features(extract, images).shape == (3, 2048)
+
+
+def test_training_end_and_eval_agree_on_every_figure_they_share(tmp_path):
+    """One held-out set and one name per figure: the summary a demo run writes at its end and
+    `translate eval` of its checkpoint (EMA weights, outputs saved as uint8) give the same numbers;
+    the gallery lists each figure once and says what was not computed."""
+    from translate.rundir import RunDir
+
+    plan = plan_run("cyclegan", None, tmp_path / "runs", "d",
+                    [*TINY["cyclegan"], *QUIET, "steps=2", "ema=0.5"])
+    summary = T.run(plan)
+    report = evaluate(plan.run_dir)
+    shared = sorted(set(summary) & set(report["figures"]))
+    assert shared == ["psnr_AtoB", "psnr_AtoB_baseline", "psnr_BtoA", "psnr_BtoA_baseline"]
+    assert "psnr_identity" not in summary
+    for key in shared:
+        assert summary[key] == pytest.approx(report["figures"][key], abs=1e-3), key
+    run = RunDir(plan.run_dir)
+    run.write_json(run.eval_path, report)
+    from translate.gallery import write_run_gallery
+
+    page = write_run_gallery(run).read_text()
+    assert page.count("<th>psnr_AtoB</th>") == 1 and page.count("<th>psnr_AtoB_baseline</th>") == 1
+    assert "training&#x27;s end:" not in page  # no disagreement to report
+    assert "Not computed" in page and "no FID/KID" in page

@@ -74,7 +74,9 @@ def test_the_convert_gallery_shows_input_and_output(tmp_path, cli):
     src.mkdir()
     for i in range(3):
         Image.fromarray(np.random.default_rng(i).integers(0, 256, (24, 30, 3), dtype=np.uint8)).save(src / f"{i}.png")
+    (src / "sub").mkdir()
+    Image.fromarray(np.zeros((24, 30, 3), np.uint8)).save(src / "sub" / "0.png")  # same name, a subfolder
     code, out = cli("convert", str(weights), str(src), str(tmp_path / "out"), "--gallery", "--no-progress")
     assert code == 0, out
     dom = _browser(tmp_path, "--virtual-time-budget=3000", "--dump-dom", (tmp_path / "out" / "index.html").as_uri()).stdout
-    assert 'data-images="6/6"' in dom and "0.png → 0.png" in dom
+    assert 'data-images="8/8"' in dom and "0.png → 0.png" in dom and "sub/0.png → sub/0.png" in dom

@@ -73,3 +73,15 @@ def test_version_from_metadata(cli):
     assert translate.__version__ == md.version("translate-gan")
     code, out = cli("--version")
     assert code == 0 and out.strip() == f"translate {md.version('translate-gan')}"
+
+
+def test_readme_install_notes_are_true():
+    readme = (PYPROJECT.parent / "README.md").read_text()
+    bound = tomllib.loads(PYPROJECT.read_text())["project"]["requires-python"].removeprefix(">=")
+    assert f"Python {bound} or newer" in readme
+    assert "pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu" in readme
+    for block in re.findall(r"```python\n(.*?)```", readme, re.S):  # every snippet imports what it uses
+        if "Image." in block:
+            assert "from PIL import Image" in block, block
+        if "translate.load(" in block:
+            assert "import translate\n" in block, block

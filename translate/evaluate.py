@@ -144,10 +144,10 @@ def _domains(model: str | Path, data: str | Path | None, cfg: EvalConfig,
 
 
 def _demo_domains(saved: dict[str, Any], cfg: EvalConfig) -> dict[str, list[tuple[str, np.ndarray]]]:
-    from translate.data.demos.apples import TEST_SCENE_OFFSET, render, scene
+    from translate.data.demos.apples import HELD_OUT_SCENES, TEST_SCENE_OFFSET, render, scene
 
     size = int((saved.get("model") or {}).get("image_size", 32))
-    n = min(cfg.max_images, 100)
+    n = min(cfg.max_images, HELD_OUT_SCENES)  # the scenes training's end scored too
     ids = range(TEST_SCENE_OFFSET, TEST_SCENE_OFFSET + n)
     return {s: [(f"{i}.png", render(scene(i), s, size)) for i in ids] for s in "AB"}
 

@@ -143,10 +143,31 @@ def _header(run: RunDir, config: dict[str, Any], summary: dict[str, Any], sessio
     return sub + f"<div class='sub'>{link_html}</div>" + _table(rows)
 
 
+RENAMED = {"psnr_identity": "psnr_AtoB_baseline"}  # a figure's name in runs of earlier versions
+
+
 def _figures(run: RunDir, summary: dict[str, Any]) -> str:
-    values = {k: v for k, v in summary.items() if isinstance(v, (int, float)) and explain(k)}
-    values.update({k: v for k, v in run.read_json(run.eval_path).get("figures", {}).items() if isinstance(v, (int, float))})
-    return _table((k, _fmt(v), explain(k)) for k, v in values.items())
+    """Each figure once: `translate eval`'s (in its order), then those only training's end has;
+    a figure both have with different values says so. Then what was not computed, and why."""
+    trained = {RENAMED.get(k, k): v for k, v in summary.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and explain(k)}
+    report = run.read_json(run.eval_path)
+    evaluated = {k: v for k, v in report.get("figures", {}).items() if isinstance(v, (int, float))}
+    rows = []
+    for key, value in evaluated.items():
+        why = explain(key.split("/")[0])
+        if key in trained and abs(float(trained[key]) - float(value)) > 5e-4:
+            why += f" (training's end: {_fmt(trained[key])}, on other data or weights)"
+        rows.append((key, _fmt(value), why))
+    rows += [(k, _fmt(v), explain(k)) for k, v in trained.items() if k not in evaluated]
+    table = _table(rows)
+    skipped = [str(n) for n in report.get("notes", []) if str(n).startswith("no ") or ": no " in str(n)]
+    if not report and any(k.startswith("psnr_") and "to" in k for k in trained):
+        skipped.append("no FID/KID, SSIM or LPIPS: training's end scores PSNR only; `translate eval` on this run "
+                       "adds them (FID/KID need the Inception-v3 weights, LPIPS AlexNet's)")
+    if skipped and table:
+        table += "<p class='why'>Not computed:</p><ul class='why'>" + "".join(f"<li>{_e(n)}</li>" for n in skipped) + "</ul>"
+    return table
 
 
 def _sample(run: RunDir, png: Path) -> str:
@@ -198,15 +219,21 @@ def _curves(records: list[dict[str, Any]], width: int = 260, height: int = 120) 
 
 
 # --- convert --gallery ---------------------------------------------------------------------------------
-def write_convert_gallery(pairs: list[tuple[Path, Path]], out_dir: Path, title: str, limit: int = 24) -> Path:
-    """OUT/index.html: input | output, side by side, for the first `limit` converted files."""
+def write_convert_gallery(pairs: list[tuple[Path, Path]], out_dir: Path, title: str, limit: int = 24,
+                          src_root: Path | None = None) -> Path:
+    """OUT/index.html: input | output, side by side, for the first `limit` converted files, each
+    captioned with its path under the input folder `src_root` and under OUT (subfolders kept)."""
     out_dir = Path(out_dir)
+    root = Path(src_root) if src_root is not None and Path(src_root).is_dir() else None
     figs = []
     for src, dst in pairs[:limit]:
         a = Path(os.path.relpath(src, out_dir)).as_posix()
         b = Path(os.path.relpath(dst, out_dir)).as_posix()
-        figs.append(f"<figure><figcaption>{_e(Path(src).name)} → {_e(Path(dst).name)}</figcaption><div class='pair'>"
-                    f"<img src='{_e(a)}' alt='input {_e(Path(src).name)}'><img src='{_e(b)}' alt='output {_e(Path(dst).name)}'>"
+        name_in = Path(os.path.relpath(src, root)).as_posix() if root is not None else Path(src).name
+        inside = Path(dst).resolve().is_relative_to(out_dir.resolve())
+        name_out = Path(os.path.relpath(dst, out_dir)).as_posix() if inside else Path(dst).name
+        figs.append(f"<figure><figcaption>{_e(name_in)} → {_e(name_out)}</figcaption><div class='pair'>"
+                    f"<img src='{_e(a)}' alt='input {_e(name_in)}'><img src='{_e(b)}' alt='output {_e(name_out)}'>"
                     "</div></figure>")
     more = f"<p>{len(pairs) - limit} more not shown.</p>" if len(pairs) > limit else ""
     body = (f"<h1>{_e(title)}</h1><div class='sub'>input | output, the first {min(limit, len(pairs))} of {len(pairs)}"

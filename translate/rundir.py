@@ -71,6 +71,10 @@ class RunDir:
         return self.path / "provenance.json"
 
     @property
+    def trackers_path(self) -> Path:  # the MLflow / W&B run ids a resumed run continues
+        return self.path / "trackers.json"
+
+    @property
     def gallery_path(self) -> Path:
         return self.path / "index.html"
 

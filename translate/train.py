@@ -106,6 +106,11 @@ def plan(
     auto = ""
     if resume is None:
         run_dir, auto = _new_run_dir(runs, name, cls.name, data)
+    layers = [f"{cls.name}'s defaults", *([f"the demo's {', '.join(cls.demo)}"] if data is None and resume is None
+                                          and cls.demo else []),
+              *([f"{resume_path}'s config.yaml"] if resume is not None else []),
+              *([f"{config_file}"] if config_file else []), *([f"--set {', '.join(overrides)}"] if overrides else [])]
+    log.debug(f"config: {' < '.join(layers)}")
     return RunPlan(cls, model, engine, data, data_b, run_dir, resume_path, overrides, auto)
 
 
@@ -120,6 +125,9 @@ def check(cls: type, model: Any, engine: EngineConfig, fresh: bool = True) -> No
         raise ConfigError(f"load_size {model.load_size} is smaller than image_size {model.image_size}: images are "
                           "resized to load_size, then cropped to image_size; set load_size ≥ image_size")
     cls.validate(model)
+    from translate.engine.trackers import parse
+
+    parse(engine.loggers)  # unknown names, a tracker's library missing: one line, before any work
     if fresh and getattr(model, "init_from", ""):  # a resumed run no longer needs its source
         from translate.engine.warmstart import parse
 
@@ -186,7 +194,12 @@ def run(p: RunPlan, data_options: dict[str, Any] | None = None) -> dict[str, Any
         options["data_b"] = p.data_b
     from translate.sizes import check_sizes
 
+    import time
+
+    t = time.perf_counter()
     bundle = open_data(p.variant.data, p.data, p.model, **options)
+    log.debug(f"phase data: {p.variant.data} data from {p.data or 'the built-in demo'} opened in "
+              f"{time.perf_counter() - t:.2f} s")
     p.model = p.variant.settle(p.model, bundle.info)  # what the data decides (class count), before build
     check_sizes(p.variant, p.model)
     fresh = p.resume is None

@@ -147,19 +147,20 @@ class Variant:
         return rows
 
     def evaluate(self, nets: Nets, truth: Any) -> dict[str, float]:
-        """Ground-truth PSNR of every X→Y translator where the truth holds X and Y (the demos),
-        next to `psnr_identity`: the score of leaving A unchanged, the do-nothing baseline."""
-        from translate.metrics.image import psnr
+        """Ground-truth PSNR of every X→Y translator where the truth holds X and Y (the demos), of
+        its outputs as they would be saved (uint8), next to `psnr_XtoY_baseline`: the score of
+        leaving X unchanged, the do-nothing baseline. The names and numbers `translate eval` gives."""
+        from translate.metrics.image import as_saved, psnr
 
         if not isinstance(truth, Mapping):
             return {}
         translators = self.translators(nets)
         scores = {}
         for name, src, dst in _directions(translators, truth):
-            out = translators[name](self.from_data(truth[src]))
-            scores[f"psnr_{name}"] = psnr(out, self.from_data(truth[dst]), self.value_range).item()
-        if scores and "A" in truth and "B" in truth:
-            scores["psnr_identity"] = psnr(self.from_data(truth["A"]), self.from_data(truth["B"]), self.value_range).item()
+            x, target = self.from_data(truth[src]), self.from_data(truth[dst])
+            out = as_saved(translators[name](x), self.value_range)
+            scores[f"psnr_{name}"] = psnr(out, target, self.value_range).item()
+            scores[f"psnr_{name}_baseline"] = psnr(x, target, self.value_range).item()
         return scores
 
     def state_dict(self) -> dict[str, Any]:

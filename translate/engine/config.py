@@ -30,4 +30,6 @@ class EngineConfig:
     compile: bool = option(False, "torch.compile the networks (falls back to eager with a warning)")
     sync_batchnorm: bool = option(False, "convert BatchNorm to SyncBatchNorm under DDP (CUDA)")
     tensorboard: bool = option(True, "write TensorBoard event files")
+    loggers: str = option("tensorboard", "experiment trackers, comma-separated, any subset of tensorboard, mlflow, "
+                                         "wandb (where to: MLFLOW_TRACKING_URI, WANDB_PROJECT, WANDB_MODE...)")
     progress: bool = option(True, "show progress: a bar in a terminal, a plain line every log_every_s elsewhere")

@@ -1,5 +1,6 @@
-"""What a run writes while it trains: metrics.jsonl and TensorBoard, sample grids (with their row
-labels), the gallery, the summary. Paths come from `translate.rundir.RunDir`.
+"""What a run writes while it trains: metrics.jsonl and TensorBoard (and MLflow / W&B when asked:
+`engine.trackers`), sample grids (with their row labels), the gallery, the summary. Paths come
+from `translate.rundir.RunDir`.
 
 Only the main process (rank 0) writes; other ranks get a RunLog with `active=False`.
 """
@@ -13,17 +14,22 @@ from typing import Any
 import torch
 import torchvision.utils as vutils
 
+from translate.engine import trackers as TR
 from translate.files import atomic_write
 from translate.rundir import RunDir
 
 
 class RunLog:
-    def __init__(self, path: str | Path, active: bool = True, tensorboard: bool = True) -> None:
+    def __init__(self, path: str | Path, active: bool = True, tensorboard: bool = True,
+                 loggers: str = "tensorboard") -> None:
         self.dir = RunDir(path)
         self.path = self.dir.path
         self.active = active
+        names = TR.parse(loggers)
         self._tb = None
-        self._want_tb = tensorboard
+        self._want_tb = tensorboard and "tensorboard" in names
+        self._tracker_names = [n for n in names if n in TR.TRACKERS] if active else []
+        self._trackers_list: list[Any] | None = None
         self.provenance: dict[str, Any] = {}
         if active:
             for sub in (self.dir.checkpoints_dir, self.dir.samples_dir):
@@ -33,9 +39,21 @@ class RunLog:
     def checkpoints(self) -> Path:
         return self.dir.checkpoints_dir
 
+    def trackers(self) -> list[Any]:
+        """The MLflow / W&B runs (opened on first use; a resumed run continues its own)."""
+        if self._trackers_list is None:
+            self._trackers_list = []
+            if self._tracker_names:
+                ids = self.dir.read_json(self.dir.trackers_path)
+                self._trackers_list = TR.open_trackers(self._tracker_names, self.dir.name, ids)
+                if self._trackers_list:
+                    self.dir.write_json(self.dir.trackers_path, {**ids, **{t.name: t.id for t in self._trackers_list}})
+        return self._trackers_list
+
     def write_config(self, config: dict[str, Any]) -> None:
         if self.active:
             self.dir.write_config(config)
+            TR.call(self.trackers(), "params", TR.flatten(config))
             tb = self._writer()
             if tb is not None:  # the resolved config beside the curves, so runs compare side by side
                 tb.add_text("config", "```\n" + self.dir.config_path.read_text() + "\n```", 0)
@@ -56,6 +74,8 @@ class RunLog:
         if overrides:
             self.provenance["overrides"] = {k: str(v) for k, v in overrides.items()}
         if self.active:
+            TR.call(self.trackers(), "tags", {"translate.version" if k == "translate" else f"translate.{k}": v
+                                              for k, v in TR.flatten(self.provenance).items()})
             sessions = self.dir.read_json(self.dir.provenance_path).get("sessions", [])
             self.dir.write_json(self.dir.provenance_path, {"sessions": [*sessions, self.provenance]})
 
@@ -93,6 +113,8 @@ class RunLog:
         record = {"step": step, **extra, **{k: float(f"{float(v):.7g}") for k, v in values.items()}, "time": time.time()}
         with open(self.dir.metrics_path, "a") as fh:
             fh.write(json.dumps(record) + "\n")
+        prefix = "eval/" if extra.get("kind") == "eval" else ""
+        TR.call(self.trackers(), "metrics", {f"{prefix}{k}": float(v) for k, v in values.items()}, step)
         tb = self._writer()
         if tb is not None:
             for key, value in values.items():
@@ -127,6 +149,8 @@ class RunLog:
         tb = self._writer()
         if tb is not None:
             tb.add_image("samples", grid, step)
+        if self.trackers():
+            TR.call(self.trackers(), "image", "samples", TR.to_uint8(grid), step)
         self.write_gallery()
         return path
 
@@ -139,7 +163,16 @@ class RunLog:
 
         write_run_gallery(self.dir)
 
-    def close(self) -> None:
+    def log_model(self, checkpoint: Path | None) -> None:
+        """The trained model, exported (safetensors + sidecar), to the trackers that keep files."""
+        if self.active and checkpoint is not None:
+            TR.call(self.trackers(), "model", checkpoint)
+
+    def close(self, status: str = "done") -> None:
+        """status: done, stopped (interrupted) or failed."""
+        for t in self._trackers_list or []:
+            TR.call([t], "close", status)
+        self._trackers_list = [] if self._trackers_list is not None else None
         if self._tb is not None:
             self._tb.close()
             self._tb = None

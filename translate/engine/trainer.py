@@ -30,6 +30,8 @@ from translate.engine import distributed as D
 from translate.engine.compile import compile_nets
 from translate.engine.config import EngineConfig
 from translate.engine.ema import EMA, _unwrap
+from translate.engine.explain import explain_setup as _explain_setup
+from translate.engine.explain import phase as _phase
 from translate.engine.runlog import RunLog
 from translate.engine.step import Step
 from translate.engine.warmstart import start_from
@@ -58,6 +60,7 @@ class Trainer:
         run_dir: str | Path,
         resume_from: str | Path | None = None,
     ) -> None:
+        t_setup = time.perf_counter()
         self.variant_cls, self.model_cfg, self.cfg, self.data = variant_cls, model_cfg, engine_cfg, data
         self.device = resolve_device(engine_cfg.device)
         if self.device.type == "cuda":  # before the process group: NCCL uses the current device
@@ -66,9 +69,10 @@ class Trainer:
         self.dist = D.init_from_env(self.device.type)
         self.dtype = resolve_precision(engine_cfg.precision, self.device)
         self.channels_last = resolve_channels_last(engine_cfg.channels_last, self.device, self.dtype)
+        _explain_setup(engine_cfg, self.device, self.dtype, self.channels_last, self.dist, data)
         ckpt.seed_everything(engine_cfg.seed + self.dist.rank)
         run_dir = D.broadcast_object(str(run_dir), self.dist)  # ranks agree on rank 0's folder
-        self.run = RunLog(run_dir, active=self.dist.is_main, tensorboard=engine_cfg.tensorboard)
+        self.run = RunLog(run_dir, active=self.dist.is_main, tensorboard=engine_cfg.tensorboard, loggers=engine_cfg.loggers)
         self.progress = Progress()
         self._stop = threading.Event()
         self._dl: DataLoader | None = None
@@ -117,16 +121,29 @@ class Trainer:
         self.total_steps = engine_cfg.steps or self.total_epochs * self.batches_per_epoch
         if resume_from is not None:
             self._resume(resume_from)
+        for key, net in self.plain_nets.items():
+            log.debug(f"net {key}: {type(_unwrap(net)).__name__}, {sum(p.numel() for p in net.parameters()):,} parameters")
+        log.debug(f"plan: {self.total_steps:,} steps ({self.batches_per_epoch:,} batches of {model_cfg.batch_size} per "
+                  f"epoch{'' if engine_cfg.steps else f', {self.total_epochs} epochs'}), EMA "
+                  f"{'of ' + ', '.join(self.ema.shadow) if self.ema else 'off'}; setup took "
+                  f"{time.perf_counter() - t_setup:.2f} s")
 
     # --- setup helpers -----------------------------------------------------------------
     def _workers(self) -> int:
+        n, why = self._workers_and_why()
+        log.debug(f"DataLoader workers: {n} ({why})")
+        return n
+
+    def _workers_and_why(self) -> tuple[int, str]:
         if self.cfg.num_workers >= 0:
-            return self.cfg.num_workers
+            return self.cfg.num_workers, "num_workers set"
         if self.data.in_memory:
-            return 0
+            return 0, "the data is in memory: workers would only add overhead"
         if self.device.type == "cuda":  # keep the GPU fed: workers from this process's share of cores
-            return min(8, max(1, (os.cpu_count() or 2) // self.dist.local_world_size - 1))
-        return min(4, max(1, (torch.get_num_threads() or 2) - 1))
+            return (min(8, max(1, (os.cpu_count() or 2) // self.dist.local_world_size - 1)),
+                    f"CUDA: this process's share of {os.cpu_count()} cores, one left for the main process, at most 8")
+        return (min(4, max(1, (torch.get_num_threads() or 2) - 1)),
+                f"CPU: {torch.get_num_threads()} torch threads less one for the main process, at most 4")
 
     def _loader(self) -> DataLoader:
         """One DataLoader for the run (workers persist across epochs); each epoch's order and
@@ -211,7 +228,11 @@ class Trainer:
         state = self.state_dict()
         if ranks is not None:  # rank 0's entry: the very objects above (stored once)
             state["ranks"] = [{"rng": state["rng"], "variant_state": state["variant_state"]}, *ranks[1:]]
-        return ckpt.save_checkpoint(state, self.run.dir, self.progress.step, self.cfg.keep_last)
+        t = time.perf_counter()
+        path = ckpt.save_checkpoint(state, self.run.dir, self.progress.step, self.cfg.keep_last)
+        log.debug(f"checkpoint {path} ({path.stat().st_size / 2**20:.1f} MiB) written in {time.perf_counter() - t:.2f} s"
+                  f"{f'; keeping the newest {self.cfg.keep_last}' if self.cfg.keep_last else ''}")
+        return path
 
     # --- the loop ------------------------------------------------------------------------
     def _batches(self) -> Iterator[Any]:
@@ -282,14 +303,24 @@ class Trainer:
                     if D.any_rank(self._stop.is_set(), self.dist, self.device):
                         stopped = True
                         break
+        except BaseException:
+            self.run.close("failed")  # the tracker runs say so
+            raise
         finally:
             restore()
             self._dl = None  # let persistent loader workers go
         interrupted = stopped and self.progress.step < self.total_steps
-        losses = D.mean_over_ranks(losses, self.dist, self.device)
-        path = self.save()
-        self.write_samples(preview)
         elapsed = max(1e-9, time.time() - t0)
+        done = self.progress.step - start_step
+        log.debug(f"phase train: {done:,} steps in {elapsed:.2f} s ({1000 * elapsed / max(1, done):.1f} ms a step)")
+        losses = D.mean_over_ranks(losses, self.dist, self.device)
+        with _phase("final checkpoint"):
+            path = self.save()
+        if self.run.trackers():
+            with _phase("model to the trackers"):
+                self.run.log_model(path)
+        with _phase("final samples"):
+            self.write_samples(preview)
         summary: dict[str, Any] = {
             "steps": self.progress.step,
             "total_steps": self.total_steps,
@@ -304,13 +335,15 @@ class Trainer:
             summary["world_size"] = self.dist.world_size
             summary["replicas_identical"] = D.replicas_identical(self.plain_nets, self.dist)
         if not interrupted and self.data.ground_truth is not None and self.dist.is_main:
-            scores = self.evaluate()
+            with _phase("evaluation"):
+                scores = self.evaluate()
             summary.update(scores)
             self.run.log(self.progress.step, scores, kind="eval")
             self.run.hparams(C.to_plain(self.model_cfg), scores)
         self.run.end_session(self.progress.step, interrupted)
-        self.run.write_gallery(summary)
-        self.run.close()
+        with _phase("gallery"):
+            self.run.write_gallery(summary)
+        self.run.close("stopped" if interrupted else "done")
         D.barrier(self.dist)
         D.shutdown(self.dist)
         return summary
@@ -324,8 +357,16 @@ class Trainer:
             yield
 
     def evaluate(self) -> dict[str, float]:
-        with self._eval_mode():
-            scores = self.variant.evaluate(self.eval_view, to_device(self.data.ground_truth, self.device, False))
+        """The variant's figures of the weights a user keeps (the EMA's where the run keeps one, as
+        every exported or loaded model has them), in fp32 as `translate eval` runs them."""
+        for net in self.nets.values():
+            net.eval()
+        kept = dict(self.eval_nets)
+        if self.ema is not None:
+            kept.update(self.ema.shadow)
+        with torch.no_grad():
+            scores = self.variant.evaluate(MappingProxyType({**kept, **self.aux}),
+                                           to_device(self.data.ground_truth, self.device, False))
         return {k: round(float(v), 4) for k, v in scores.items()}
 
     def _preview_batch(self) -> Any:

@@ -51,11 +51,7 @@ def decode(path: Path, channels: int, max_pixels: int) -> Decoded:
             img.load()
             icc = img.info.get("icc_profile")
             img = ImageOps.exif_transpose(img)
-            alpha = None
-            if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
-                alpha = np.asarray(img.convert("RGBA"))[..., 3].copy()
-                if alpha.min() == 255:
-                    alpha = None
+            alpha = alpha_of(img)
             arr = np.asarray(to_mode(img, channels))
     except BadImage:
         raise
@@ -70,6 +66,27 @@ def decode(path: Path, channels: int, max_pixels: int) -> Decoded:
     if arr.ndim == 2:
         arr = arr[..., None]
     return Decoded(np.ascontiguousarray(arr), alpha, icc if isinstance(icc, bytes) and channels == 3 else None)
+
+
+def alpha_of(img: Image.Image) -> np.ndarray | None:
+    """The HxW uint8 alpha of an (EXIF-oriented) image with transparency; None when it has none or
+    every pixel is opaque. The colour channels are translated composited onto white (`to_mode`)."""
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
+        alpha = np.asarray(img.convert("RGBA"))[..., 3].copy()
+        return None if alpha.min() == 255 else alpha
+    return None
+
+
+def with_alpha(array: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
+    """An HxW(xC) uint8 output as a PIL image, the input's alpha put back (resized bicubic when the
+    output is larger: super-resolution) — what convert writes and the Python API returns."""
+    img = Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array)
+    if alpha is not None:
+        mask = Image.fromarray(alpha)
+        if mask.size != img.size:
+            mask = mask.resize(img.size, Image.Resampling.BICUBIC)
+        img.putalpha(mask)
+    return img
 
 
 def _too_large(w: int, h: int, limit: int) -> str:
@@ -90,12 +107,7 @@ def encode(array: np.ndarray, path: Path, quality: int = 95, alpha: np.ndarray |
            icc: bytes | None = None) -> Path:
     """Write an HxWxC uint8 array to `path` (format from the suffix), atomically."""
     fmt = FORMATS[path.suffix.lower()]
-    img = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
-    if alpha is not None and fmt in ALPHA_FORMATS:
-        mask = Image.fromarray(alpha)
-        if mask.size != img.size:  # super-resolution: the alpha follows the upscaled image
-            mask = mask.resize(img.size, Image.Resampling.BICUBIC)
-        img.putalpha(mask)
+    img = with_alpha(array, alpha if fmt in ALPHA_FORMATS else None)
     options: dict[str, object] = {}
     if fmt in ("JPEG", "WEBP"):
         options["quality"] = quality

@@ -66,5 +66,30 @@ def load(
     precision: str = "fp32",
     plugins: Sequence[str] = (),
 ) -> Translator:
-    """One translator from a run dir, checkpoint, safetensors(+json), official `.pth` or `.onnx`."""
+    """One translator from a run dir, checkpoint, safetensors(+json), official `.pth` or `.onnx`.
+
+        t = translate.load("runs/h2z")                    # the run's newest checkpoint (EMA weights if kept)
+        t = translate.load("h2z.safetensors", "BtoA")     # one direction of a two-way model
+        zebra = t(Image.open("horse.jpg"))                # from PIL import Image
+
+    source: a run directory, a training checkpoint (.pt), an exported .safetensors (with its
+        .json sidecar), a generator .pth (official CycleGAN/pix2pix files too), or an .onnx file.
+    direction: which translator ("AtoB", "BtoA", "G"...); None: the variant's first (e.g. AtoB).
+    variant: the variant's name, for a .pth that does not say (e.g. "cyclegan").
+    backend: "torch", "onnx" (onnxruntime; .onnx files always) or "auto".
+    device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N" or "mps".
+    precision: "fp32", "bf16" or "fp16" (torch back end).
+    plugins: plugin .py files to load first (a model of a single-file variant).
+
+    The translator `t(x)` takes, at full resolution (reflect-padded to the net's size multiple,
+    tiled when large), and gives back the same kind:
+      - a PIL image, or an image file path -> a PIL image;
+      - a uint8 array HxW, HxWxC or a batch NxHxWxC -> uint8 arrays, same layout;
+      - a float tensor CxHxW or NxCxHxW in [0, 1] -> a float tensor in [0, 1] on the input's device;
+      - a list of any of these -> a list.
+    An image with transparency (RGBA, LA, a palette with transparency; HxWx4 arrays) is translated
+    composited onto white and keeps its alpha, as `translate convert` writes it. Noise generators
+    (gan, cgan, cogan) take `t.generate(z, labels)` instead. Anything else raises a TypeError or
+    ValueError naming what is accepted.
+    """
     return open_model(source, variant, backend, device, precision, plugins).pick(direction)

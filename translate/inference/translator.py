@@ -56,6 +56,8 @@ class Translator:
 
         - a PIL image or an image file path -> a PIL image;
         - a uint8 array HxW, HxWxC, or a batch NxHxWxC -> uint8 arrays of the same layout;
+          with transparency (RGBA, LA, a palette's: HxWx4 / HxWx2 arrays too) the colours are
+          translated composited onto white and the alpha comes back beside them, as convert writes it;
         - a float tensor CxHxW or NxCxHxW in [0, 1] (the torch convention) -> a float tensor in
           [0, 1], same layout, on the input's device;
         - a list of any of these -> a list.
@@ -64,22 +66,23 @@ class Translator:
             zebra = t(Image.open("horse.jpg"))
             batch = t(torch.rand(4, 3, 256, 256))      # [4, 3, 256, 256] in [0, 1]
         """
-        from PIL import Image
+        from PIL import Image, ImageOps
 
         self._need("image")
         if isinstance(image, (list, tuple)):
             return [self(item, tile, overlap) for item in image]
         if isinstance(image, (str, Path, Image.Image)):
-            from translate.inference.image_io import BadImage, decode, to_mode
+            from translate.inference.image_io import BadImage, alpha_of, decode, to_mode, with_alpha
 
             if isinstance(image, (str, Path)):
                 try:
-                    arr = decode(Path(image), self.in_channels, int(Image.MAX_IMAGE_PIXELS or 89_478_485)).array
+                    dec = decode(Path(image), self.in_channels, int(Image.MAX_IMAGE_PIXELS or 89_478_485))
                 except BadImage as err:
                     raise DataError(f"cannot translate {image}: {err}") from None
+                arr, alpha = dec.array, dec.alpha
             else:
-                arr = np.asarray(to_mode(image, self.in_channels))
-            return Image.fromarray(_squeeze(self.translate_batch([arr], tile, overlap)[0]))
+                arr, alpha = np.asarray(to_mode(image, self.in_channels)), alpha_of(ImageOps.exif_transpose(image))
+            return with_alpha(self.translate_batch([arr], tile, overlap)[0], alpha)
         if _is_tensor(image):
             return self._tensor(image, tile, overlap)
         if not isinstance(image, np.ndarray):
@@ -89,6 +92,10 @@ class Translator:
         if image.dtype != np.uint8:
             raise ValueError(f"translator '{self.name}' takes uint8 arrays (0..255), got {image.dtype}; for floats in "
                              "[0, 1] pass a torch tensor CxHxW/NxCxHxW")
+        if image.ndim in (3, 4) and image.shape[-1] in (2, 4):  # with alpha: as the image it is
+            if image.ndim == 4:
+                return np.stack([self(a, tile, overlap) for a in image])
+            return np.asarray(self(Image.fromarray(image, "LA" if image.shape[-1] == 2 else "RGBA"), tile, overlap))
         if image.ndim == 4:
             return np.stack(self.translate_batch(list(image), tile, overlap))
         if image.ndim not in (2, 3):
@@ -267,7 +274,3 @@ def _hwc(arr: np.ndarray, channels: int) -> np.ndarray:
 def _to_uint8(y: np.ndarray, out_range: list[float]) -> np.ndarray:
     lo, hi = (float(v) for v in out_range)
     return np.clip((y - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
-
-
-def _squeeze(arr: np.ndarray) -> np.ndarray:
-    return arr[..., 0] if arr.ndim == 3 and arr.shape[-1] == 1 else arr

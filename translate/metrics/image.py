@@ -14,6 +14,14 @@ def psnr(pred: Tensor, target: Tensor, value_range: tuple[float, float] = (-1.0,
     return (10 * torch.log10(1.0 / mse)).mean()
 
 
+def as_saved(images: Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> Tensor:
+    """Images as a translator writes them (clamped, rounded half up to the uint8 grid), back in
+    `value_range`: training's end scores what `translate eval` scores, to the last digit."""
+    lo, hi = value_range
+    levels = torch.floor(((images.float() - lo) * (255.0 / (hi - lo)) + 0.5).clamp(0, 255))
+    return levels * ((hi - lo) / 255.0) + lo
+
+
 def ssim(pred: Tensor, target: Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> Tensor:
     """Per-image SSIM ([N]) of Wang et al. 2004 on all channels (11×11 Gaussian, σ 1.5; 'same' padding),
     images rescaled to [0, 1] and clamped."""

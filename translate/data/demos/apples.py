@@ -25,6 +25,8 @@ STYLES = {
     "B": ((0.88, 0.78, 0.58), (0.66, 0.52, 0.34), (0.98, 0.56, 0.06), (0.10, 0.38, 0.12)),
 }
 TEST_SCENE_OFFSET = 1_000_000
+# The one held-out set: training's end (`Variant.evaluate`) and `translate eval` score these scenes.
+HELD_OUT_SCENES = 100
 
 
 def scene(scene_id: int) -> dict[str, Any]:
@@ -98,7 +100,7 @@ class DemoUnpaired(Dataset):
         }
 
 
-def ground_truth_pairs(cfg: Any, n: int = 24) -> dict[str, Tensor]:
+def ground_truth_pairs(cfg: Any, n: int = HELD_OUT_SCENES) -> dict[str, Tensor]:
     """Held-out scenes in both styles: {"A": [n,3,H,W], "B": [n,3,H,W]} in [-1, 1]."""
     test = DemoUnpaired(cfg, n=n, train=False)
     items = [test[i] for i in range(n)]
