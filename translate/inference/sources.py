@@ -255,6 +255,9 @@ def read_onnx_spec(path: Path) -> ModelSpec:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as err:
         raise WeightsError(f"cannot read ONNX file {path}: {first_line(err)}") from None
+    from translate.inference.backends import check_external_data
+
+    check_external_data(path, model)
     props = {p.key: p.value for p in model.metadata_props}
     if "translate" not in props:
         raise WeightsError(f"{path} has no translate metadata: export it with `translate export MODEL --format onnx`")
