@@ -165,9 +165,11 @@ def _claim(p: RunPlan) -> bool:
     together (mkdir is the atomic claim); True if this call created it."""
     p.run_dir.parent.mkdir(parents=True, exist_ok=True)
     if not p.auto_name:
-        created = not p.run_dir.exists()
-        p.run_dir.mkdir(parents=True, exist_ok=True)
-        return created
+        try:
+            p.run_dir.mkdir(parents=True)  # atomic: of two runs with one --name, one creates it
+            return True
+        except FileExistsError:
+            return False
     while True:
         try:
             p.run_dir.mkdir()
@@ -211,13 +213,19 @@ def run(p: RunPlan, data_options: dict[str, Any] | None = None) -> dict[str, Any
         trainer.run.start_session(p.data, {} if fresh else p.overrides)
         summary = trainer.fit()
     except BaseException:
-        if created and is_main and RunDir(p.run_dir).latest_checkpoint() is None:
-            shutil.rmtree(p.run_dir, ignore_errors=True)  # nothing of value was written
+        discard_if_empty(p.run_dir, created and is_main, lock)
         raise
     finally:
         lock.release()
     summary["run_dir"] = str(p.run_dir)
     return summary
+
+
+def discard_if_empty(run_dir: Path, created: bool, lock: RunLock) -> None:
+    """Remove a run directory this process created and holds the lock of, if it has no checkpoint:
+    a run that lost the lock to another with the same --name leaves the winner's files alone."""
+    if created and lock.owner and RunDir(run_dir).latest_checkpoint() is None:
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing of value was written
 
 
 def _rank() -> int:
