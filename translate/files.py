@@ -84,6 +84,14 @@ _TEMP = re.compile(r"^\..*\.[0-9a-z_]{8}\.tmp$")  # ours and mkstemp's random pa
 _NAME_BYTES = 64  # of the target's name kept in its temp name: 255-byte names stay within NAME_MAX
 
 
+def exists(path: str | Path) -> bool:
+    """Path.exists() that answers False, not OSError, for a name too long or otherwise unusable."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
+
+
 def file_id(path: str | Path, follow: bool = True) -> FileId | None:
     """(st_dev, st_ino) of `path`, None if it is not there: equal ids are one file or folder,
     whatever the paths (symlinks, bind mounts, the same volume mounted twice)."""
@@ -254,11 +262,65 @@ def load_torch(path: str | Path, what: str = "weights", map_location: Any = "cpu
 
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"{what} not found: {path}")
+        raise WeightsError(f"{what} not found: {shown(path)}")
+    _check_records(path, what)
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # corrupt, truncated, pickled code, or not a torch file
-        raise WeightsError(f"cannot read {path} as {what} (loading never runs code): {first_line(err)}") from None
+        raise WeightsError(f"cannot read {shown(path)} as {what} (loading never runs code): {shown(first_line(err))}") from None
+    if expanded_size(state, MAX_VALUES) > MAX_VALUES:
+        raise WeightsError(f"cannot read {shown(path)} as {what}: its values expand to more than {MAX_VALUES:,} "
+                           "(shared or self-referencing lists: a pickle bomb?)")
+    return state
+
+
+MAX_VALUES = 1_000_000  # values (tensors count one) in a torch file once shared references are expanded
+RECORD_SLACK = 1 << 20
+
+
+def _check_records(path: Path, what: str) -> None:
+    """A torch zip file's records may not expand beyond the file itself: torch stores them
+    uncompressed, so a deflated record declaring gigabytes is refused before it is inflated."""
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(path):
+            return  # the legacy (pre-1.6) format: plain pickle, read as it is
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return  # torch.load gives the one-line reason
+    declared, size = sum(i.file_size for i in infos), path.stat().st_size
+    if declared > size + RECORD_SLACK or any(i.compress_type != zipfile.ZIP_STORED and i.file_size > 64 * i.compress_size + RECORD_SLACK
+                                             for i in infos):
+        raise WeightsError(f"cannot read {shown(path)} as {what}: its records declare {declared:,} bytes in a "
+                           f"{size:,}-byte file (a compressed record: a zip bomb?)")
+
+
+def expanded_size(obj: Any, cap: int) -> int:
+    """How many values `obj` holds with shared references expanded (as printing or walking it
+    would see them), counted up to `cap` + 1 in time linear in its distinct objects."""
+    sizes: dict[int, int] = {}
+
+    def size(o: Any) -> int:
+        if isinstance(o, (dict, list, tuple, set, frozenset)):
+            if id(o) in sizes:
+                return sizes[id(o)]
+            sizes[id(o)] = cap + 1  # met again inside itself: a cycle
+            items = [*o.keys(), *o.values()] if isinstance(o, dict) else list(o)
+            total = 1
+            for item in items:
+                total += size(item)
+                if total > cap:
+                    break
+            sizes[id(o)] = min(total, cap + 1)
+            return sizes[id(o)]
+        return 1
+
+    try:
+        return size(obj)
+    except RecursionError:
+        return cap + 1
 
 
 _UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from translate.config import load_yaml
 from translate.files import atomic_write, stale_temp_files
 
 CHECKPOINT = re.compile(r"^step_(\d+)\.pt$")
@@ -126,8 +127,8 @@ class RunDir:
                 text = fh.read(MAX_CONFIG_BYTES + 1)
             if len(text) > MAX_CONFIG_BYTES:
                 return {}
-            data = yaml.safe_load(text) or {}
-        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            data = load_yaml(text) or {}
+        except (OSError, yaml.YAMLError):
             return {}
         return data if isinstance(data, dict) else {}
 
