@@ -173,3 +173,70 @@ def test_an_output_on_an_input_under_another_name_is_refused(translator, tmp_pat
     report = convert(translator, src, out, ConvertOptions(overwrite=True, **QUIET))
     assert [p.name for p, _ in report.failed] == ["im00.png"] and "input file" in report.failed[0][1]
     assert _digest(src) == before
+
+
+def test_names_of_254_and_255_bytes_convert(translator, tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    img = Image.fromarray(demo_image(12, 16))
+    names = ["a" * 251 + ".png", "b" * 250 + ".png", "é" * 125 + "x.png"]  # 255, 254 and 256-1 bytes
+    names[2] = "é" * 124 + "xyz.png"  # 255 bytes in UTF-8
+    assert [len(n.encode()) for n in names] == [255, 254, 255]
+    for name in names:
+        src.mkdir(exist_ok=True)
+        img.save(src / name)
+    report = convert(translator, src, out, ConvertOptions(**QUIET))
+    assert report.ok and sorted(p.name for p in out.iterdir() if p.name != ".translate-outputs.jsonl") == sorted(names)
+
+
+def test_temp_files_of_a_killed_writer_are_cleaned_on_the_next_run(translator, tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    _inputs(src, 2, sub=".")
+    out.mkdir()
+    stale = out / ".im00.png.a1b2c3d4.tmp"  # what kill -9 mid-write leaves: hidden, often 0 bytes
+    stale.write_bytes(b"")
+    fresh = out / ".im01.png.e5f6a7b8.tmp"  # a live writer's (young): kept
+    fresh.write_bytes(b"partial")
+    mine = out / ".notes.tmp"  # not a temp name of ours: kept
+    mine.write_bytes(b"user file")
+    old = os.stat(stale).st_mtime - 3600
+    os.utime(stale, (old, old))
+    report = convert(translator, src, out, ConvertOptions(**QUIET))
+    assert report.ok and not stale.exists() and fresh.exists() and mine.exists()
+    held = out / ".x.png.0badc0de.tmp"  # old, but locked by a writer that is still alive: kept
+    held.write_bytes(b"")
+    os.utime(held, (old, old))
+    import fcntl
+
+    with open(held, "rb") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        assert clean_stale_temps(out) == []
+    assert clean_stale_temps(out) == [held]
+
+
+def test_a_rerun_redoes_outputs_whose_input_is_another_or_changed(translator, tmp_path):
+    from translate.inference.convert import EXISTS, MANIFEST
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    red, blue = Image.new("RGB", (12, 16), "red"), Image.new("RGB", (12, 16), "blue")
+    red.save(src / "a.jpg")
+    first = convert(translator, src, out, ConvertOptions(ext="png", **QUIET))
+    assert [p.name for p in first.converted] == ["a.png"]
+    made_from_jpg = (out / "a.png").read_bytes()
+    blue.save(src / "a.png")  # a.png now takes the name a.png; a.jpg becomes a_jpg.png
+    lines: list[str] = []
+    second = convert(translator, src, out, ConvertOptions(ext="png", **QUIET), log=lines.append)
+    assert sorted(p.name for p in second.converted) == ["a.png", "a_jpg.png"]
+    assert any(line.startswith("redoing") and "a.png" in line for line in lines)
+    assert (out / "a.png").read_bytes() != made_from_jpg  # now a.png's translation
+    third = convert(translator, src, out, ConvertOptions(ext="png", **QUIET))
+    assert third.converted == [] and sum(r == EXISTS for _, r in third.skipped) == 2  # nothing changed: all done
+    blue.rotate(90, expand=True).save(src / "a.png")  # the same name, new content (size/mtime differ)
+    os.utime(src / "a.png", ns=(1, 1))
+    fourth = convert(translator, src, out, ConvertOptions(ext="png", **QUIET))
+    assert [p.name for p in fourth.converted] == ["a.png"]
+    assert Image.open(out / "a.png").size == (16, 12)
+    assert (out / MANIFEST).is_file()
+    # outputs of an earlier version (no record) are still taken as done
+    (out / MANIFEST).unlink()
+    assert convert(translator, src, out, ConvertOptions(ext="png", **QUIET)).converted == []

@@ -209,6 +209,15 @@ class OutputTree:
             os.close(parent)
         return path
 
+    def append(self, name: str, data: bytes) -> None:
+        """Append `data` to the file `name` directly in the root (created if missing, never through
+        a link; one write, so lines of concurrent writers do not interleave)."""
+        fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666, dir_fd=self.fd)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
 
 def clean_stale_temps(folder: str | Path, min_age_s: float = 60.0) -> list[Path]:
     """Remove the temp files of writers that were killed (kill -9, power loss) from `folder`:

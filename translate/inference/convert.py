@@ -11,6 +11,7 @@ are written atomically (temp file + rename).
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 from collections import deque
@@ -20,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 
+from translate.data.images import MAX_PIXELS
 from translate.inference.image_io import CHOICES, FORMATS, IMAGE_EXTENSIONS, BadImage, Decoded, decode, encode, output_suffix
 from translate.errors import ConfigError, DataError
 from translate.files import FileId, OutputTree, atomic_write, clean_stale_temps, file_id, first_line, shown
@@ -41,7 +42,7 @@ class ConvertOptions:
     # measured slower: CycleGAN 256², 2 cores, batch 4 0.66 s/img against 0.57-0.60 at batch 1, and more memory)
     workers: int = 2  # decode threads and encode threads (each)
     overwrite: bool = False  # redo outputs that already exist
-    max_pixels: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)  # decompression-bomb limit
+    max_pixels: int = MAX_PIXELS  # decompression-bomb limit
     progress: bool = True  # a bar in a terminal, a plain line every log_every_s seconds elsewhere (stderr)
     log_every_s: float = 30.0
 
@@ -103,6 +104,7 @@ class Plan:
     root: Path | None = None  # the folder the outputs are written below
     input_dirs: set[FileId] = field(default_factory=set)  # (device, inode) of every input folder
     input_files: set[FileId] = field(default_factory=set)  # ... and of every input file
+    redo: list[tuple[Path, Path]] = field(default_factory=list)  # (input, output) made from another input
 
 
 def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bool = False) -> Plan:
@@ -156,10 +158,57 @@ def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bo
             refused.append((job.src, reason))
     refused_src = {s for s, _ in refused}
     jobs = [j for j in jobs if j.src not in refused_src]
+    redo: list[tuple[Path, Path]] = []
     if not overwrite:
-        skipped += [(j.src, EXISTS) for j in jobs if j.dst.is_file()]
-        jobs = [j for j in jobs if not j.dst.is_file()]
-    return Plan(jobs, skipped, refused, renamed, root, dirs, files)
+        made = read_manifest(root)
+        todo = []
+        for j in jobs:
+            if not j.dst.is_file():
+                todo.append(j)
+                continue
+            record = made.get(_rel(j.dst, root))
+            if record is None or record == _identity(j.src, src):  # no record: an earlier version's output
+                skipped.append((j.src, EXISTS))
+            else:
+                todo.append(j)  # made from another input, or from this one before it changed
+                redo.append((j.src, j.dst))
+        jobs = todo
+    return Plan(jobs, skipped, refused, renamed, root, dirs, files, redo)
+
+
+MANIFEST = ".translate-outputs.jsonl"  # in the output folder: which input (path, size, mtime) made each output
+MAX_MANIFEST_BYTES = 64 << 20
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _identity(src: Path, top: Path) -> dict[str, Any]:
+    """What identifies an input: its path (relative to the input folder), size and mtime."""
+    st = src.stat()
+    name = src.name if top.is_file() else src.relative_to(top).as_posix()
+    return {"in": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def read_manifest(root: Path | None) -> dict[str, dict[str, Any]]:
+    """{output (relative path): the identity of the input that made it}, newest record first."""
+    out: dict[str, dict[str, Any]] = {}
+    if root is None:
+        return out
+    try:
+        with open(root / MANIFEST, "rb") as fh:
+            text = fh.read(MAX_MANIFEST_BYTES)
+    except OSError:
+        return out
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+            out[str(record["out"])] = {"in": str(record["in"]), "size": int(record["size"]),
+                                      "mtime_ns": int(record["mtime_ns"])}
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn last line of a killed run
+    return out
 
 
 def _distinct(src: Path, dst: Path, images: list[tuple[Path, str]]) -> tuple[list[Job], list[tuple[Path, Path]]]:
@@ -236,6 +285,9 @@ def convert(translator: Translator, src: str | Path, dst: str | Path, options: C
     for path, reason in work.refused:
         if log:
             log(f"refused {shown(path)}: {shown(reason, 1000)}")
+    for path, out in work.redo:
+        if log:
+            log(f"redoing {shown(out)}: it was made from another input (or {shown(path.name)} changed since)")
     for path, out in work.renamed:
         if log:
             log(f"renamed {shown(path)} -> {shown(out)}: another input takes the name "
@@ -245,7 +297,7 @@ def convert(translator: Translator, src: str | Path, dst: str | Path, options: C
     try:
         with Progress("convert", len(jobs), unit="img", enabled=opt.progress and bool(jobs) and not rank,
                       every_s=opt.log_every_s) as bar:
-            _Pipeline(translator, opt, report, bar, log, tree).run(jobs)
+            _Pipeline(translator, opt, report, bar, log, tree, Path(src)).run(jobs)
     finally:
         if tree is not None:
             tree.close()
@@ -271,9 +323,10 @@ class _Pipeline:
     """Decode (threads) -> batch same-size images -> forward -> encode (threads)."""
 
     def __init__(self, translator: Translator, opt: ConvertOptions, report: ConvertReport, bar: Any, log: Log | None,
-                 tree: OutputTree | None = None) -> None:
+                 tree: OutputTree | None = None, src: Path | None = None) -> None:
         self.t, self.opt, self.report, self.bar, self.log = translator, opt, report, bar, log
         self.write = tree.write if tree is not None else atomic_write
+        self.tree, self.src = tree, src
         self.tile = opt.tile or translator.default_tile()
         self.encoding: deque[tuple[Job, Future]] = deque()
         report.stages = dict.fromkeys(("decode", "forward", "encode"), 0.0)
@@ -360,7 +413,19 @@ class _Pipeline:
             return
         self.report.converted.append(job.dst)
         self.report.pairs.append((job.src, job.dst))
+        self._record(job)
         self.bar.advance(1)
+
+    def _record(self, job: Job) -> None:
+        """One manifest line: this output was made from this input (best effort: a folder that
+        refuses it only loses the rerun check)."""
+        if self.tree is None or self.src is None:
+            return
+        try:
+            line = {"out": _rel(job.dst, self.tree.root), **_identity(job.src, self.src)}
+            self.tree.append(MANIFEST, (json.dumps(line) + "\n").encode())
+        except (OSError, ValueError):
+            pass
 
     def _fail(self, job: Job, reason: str) -> None:
         self.report.failed.append((job.src, reason))
