@@ -277,7 +277,7 @@ def convert(translator: Translator, src: str | Path, dst: str | Path, options: C
     work = plan(src, dst, opt.ext, opt.overwrite)
     jobs = share(work.jobs, opt.batch_size, rank, world) if world > 1 else work.jobs
     if rank:
-        work = Plan(work.jobs, [], [], [])
+        work = dataclasses.replace(work, skipped=[], refused=[], renamed=[], redo=[])  # rank 0 reports those
     report = ConvertReport(skipped=work.skipped, failed=list(work.refused))
     for path, reason in work.skipped:
         if reason != EXISTS and log:
