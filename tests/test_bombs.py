@@ -46,6 +46,7 @@ def _capped(code: str, timeout: float = 120) -> dict:
 
 
 def _refused(result: dict, error: str, words: str) -> None:
+    print("bomb:", error, result)
     assert result.get("error") == error, result
     assert words in result["line"] and "\n" not in result["line"] and len(result["line"]) < 500, result
     assert result["rss_mb"] < 200, result  # bounded: the bomb never expanded

@@ -315,7 +315,8 @@ def _open_tree(work: Plan, jobs: list[Job]) -> OutputTree | None:
     except OSError as err:
         raise DataError(f"cannot write to the output folder {shown(work.root)}: {first_line(err.strerror or err)}") from None
     for folder in {job.dst.parent for job in jobs}:
-        clean_stale_temps(folder)
+        if file_id(folder) not in work.input_dirs:  # never in the input tree, whatever links say
+            clean_stale_temps(folder)
     return tree
 
 
