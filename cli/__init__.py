@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
     except TranslateError as err:
-        typer.echo(f"error: {err}", err=True)
+        from translate.files import shown
+
+        typer.echo(f"error: {shown(err, 4000)}", err=True)  # one line, no control characters
         sys.exit(exit_code(err))
     except KeyboardInterrupt:  # a second Ctrl-C: the first one already asked the work to stop
         typer.echo("interrupted", err=True)

@@ -28,8 +28,8 @@ from translate.variant import Nets, Row, option, register_variant
 class CoGANConfig(NoiseConfig):
     generator: str = option("cogan_digits_g", "coupled generator pair (shared first layers, private last)")
     discriminator: str = option("cogan_digits_d", "coupled discriminator pair (private first layer, shared rest)")
-    ngf: int = option(0, "generator width: channels of the last shared layer (0 = the official 128)", min=0)
-    ndf: int = option(0, "discriminator width: channels of the private layer (0 = the official 20)", min=0)
+    ngf: int = option(0, "generator width: channels of the last shared layer (0 = the official 128)", min=0, max=4096)
+    ndf: int = option(0, "discriminator width: channels of the private layer (0 = the official 20)", min=0, max=4096)
     eval_samples: int = option(1000, "generated pairs scored by evaluate (demo runs)", min=2)
     batch_size: int = option(64, "pairs of (unpaired) images per step (per process)", min=1)
     image_size: int = option(28, "image size (the digits nets are 28×28)", min=1, max=16384)

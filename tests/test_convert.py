@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from translate.inference.convert import EXISTS, ConvertOptions, convert
+from translate.inference.convert import EXISTS, MANIFEST, ConvertOptions, convert
 from translate.errors import ConfigError, DataError
 from translate.inference.export import demo_image, export_onnx
 from translate.nets import build_net
@@ -100,7 +100,8 @@ def test_messy_folder_converts_what_it_can_and_reports_the_rest(translator, tmp_
     for rel, size in expected.items():
         with Image.open(dst / rel) as img:
             assert img.size == size, rel
-    assert not [p for p in dst.rglob("*") if p.name.startswith(".")]  # no temp files, no hidden inputs
+    hidden = [p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.name.startswith(".")]
+    assert hidden == [MANIFEST]  # no temp files, no hidden inputs: only the record of what made each output
     with Image.open(dst / "rgba.png") as img:  # transparency is carried over
         assert img.mode == "RGBA" and np.array_equal(np.asarray(img)[..., 3], np.tile(np.linspace(0, 255, 41, dtype=np.uint8), (30, 1)))
 
@@ -277,7 +278,7 @@ def test_colliding_output_names_stay_distinct(translator, tmp_path):
     lines: list[str] = []
     report = convert(translator, src, tmp_path / "out", ConvertOptions(**QUIET), log=lines.append)
     assert len(report.converted) == 3 and len(set(report.converted)) == 3
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["c.png", "c_gif.png", "c_gif_2.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [MANIFEST, "c.png", "c_gif.png", "c_gif_2.png"]
     assert any(line.startswith("renamed") and "c.gif" in line for line in lines)
 
 

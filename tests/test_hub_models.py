@@ -56,7 +56,7 @@ def photos(tmp_path: Path) -> Path:
 
 
 def pixels(folder: Path) -> dict[str, bytes]:
-    return {p.name: np.asarray(Image.open(p)).tobytes() for p in sorted(folder.iterdir())}
+    return {p.name: np.asarray(Image.open(p)).tobytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
 
 
 def test_catalog_lists_the_23_official_models_exactly(cli) -> None:

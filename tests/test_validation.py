@@ -57,6 +57,37 @@ BAD = [  # (variant, --set values, what the one line must say)
     ("cgan", ["conditioning=foo"], "'conditioning': 'foo' is not one of concat, projection"),
     ("cogan", ["image_size=32", "load_size=32"], "the CoGAN digits generator is unconditional and 28×28"),
     ("cogan", ["z_dim=0"], "'z_dim': 0 is too small"),
+    # the hostile sweep: malformed YAML, huge numbers, odd devices, long values, nonsense accepted before
+    ("cyclegan", ["lr=[1e-4"], "'lr': cannot read '[1e-4' as float (not a plain value"),
+    ("cyclegan", ["lr=!!python/name:os.system"], "'lr': cannot read '!!python/name:os.system' as float"),
+    ("cyclegan", ["lr={a: [1, 2"], "'lr': cannot read"),
+    ("cyclegan", ["seed=9223372036854775808"], "'seed': 9223372036854775808 is too large: must be ≤ 2.14748e+09"),
+    ("cyclegan", ["batch_size=9223372036854775807"], "'batch_size': 9223372036854775807 is too large"),
+    ("cyclegan", ["steps=1" + "0" * 5000], "'steps': "),
+    ("cyclegan", ["load_size=1e12"], "'load_size': 1000000000000 is too large: must be ≤ 16384"),
+    ("cyclegan", ["load_size=1.25e1"], "'load_size': cannot read 12.5 as int"),
+    ("cyclegan", ["lr=1e308"], "'lr': 1e+308 is too large"),
+    ("cyclegan", ["lr=1e309"], "'lr': inf is not a finite number"),
+    ("cyclegan", ["lambda_cycle=1e308"], "'lambda_cycle': 1e+308 is too large"),
+    ("cyclegan", ["lambda_identity=1e308"], "'lambda_identity': 1e+308 is too large"),
+    ("cyclegan", ["grad_clip=1e308"], "'grad_clip': 1e+308 is too large"),
+    ("cyclegan", ["device=meta"], "unknown device 'meta'; use auto, cpu, cuda, cuda:N or mps"),
+    ("cyclegan", ["device=xpu"], "unknown device 'xpu'"),
+    ("cyclegan", ["device=hpu"], "unknown device 'hpu'"),
+    ("cyclegan", ["device=cpu:99"], "device 'cpu:99' does not exist: use cpu"),
+    ("cyclegan", ["device=" + "x" * 3000], "unknown device 'xxxx"),
+    ("cyclegan", ["lr=" + "9" * 3000], "'lr': "),
+    ("cyclegan", ["init_from=/" + "a" * 3000], "'init_from': /aaaa"),
+    ("cyclegan", ["init_from=/etc/passwd"], "'init_from': /etc/passwd is not"),
+    ("cyclegan", ["flip=\x1b[2J"], "cannot read"),
+    ("discogan", ["weight_decay=1e308"], "'weight_decay': 1e+308 is too large"),
+    ("discogan", ["d_every=1e12"], "'d_every': 1000000000000 is too large"),
+    ("srgan", ["init_std=1e308"], "'init_std': 1e+308 is too large"),
+    ("srgan", ["n_blocks=1e12"], "'n_blocks': 1000000000000 is too large"),
+    ("srgan", ["n_blocks=100000"], "'n_blocks': 100000 is too large"),
+    ("srgan", ["nf=1000000"], "'nf': 1000000 is too large"),
+    ("cogan", ["generator=mlp_g"], "the 'cogan' nets cannot be built with this config (check generator"),
+    ("cogan", ["ngf=100000000"], "'ngf': 100000000 is too large"),
 ]
 
 
@@ -92,3 +123,49 @@ def test_a_bad_value_is_one_line_exit_2_and_no_run_dir(variant, sets, message, d
     assert len(errors) == 1 and "Traceback" not in out, out
     assert message in errors[0], errors[0]
     assert not runs.exists() or not any(runs.iterdir()), list(runs.iterdir())
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+
+BAD_FILES = [  # (--config file content, what the one line must say)
+    (b"1: 2\nlr: 1e-4\n", "key 1 is not a name"),
+    (b"engine:\n  2.5: 3\n", "key 2.5 is not a name"),
+    (b"? [1, 2]\n: 3\n", "is not valid YAML"),
+    (b"lr: \xff\xfe 1e-4\n", "is not valid YAML: not UTF-8 text"),
+    (b"lr: [1e-4\n", "is not valid YAML"),
+    (b"lr: !!python/object/apply:os.system [echo hi]\n", "is not valid YAML"),
+    (BOMB.encode() + b"lr: *i\n", "once its aliases are expanded (an alias bomb?)"),
+    (b"a: &a [x]\n" + b"".join(b"k%d: &k%d [*a, *a]\n" % (i, i) for i in range(120)), "more than 100 aliases"),
+    (b"[" * 100_000, "is not valid YAML"),
+    (b"# " + b"x" * (2 << 20), "is over 1 MiB"),
+    (b"- just\n- a list\n", "must be a mapping"),
+]
+
+
+@pytest.mark.parametrize("content,message", BAD_FILES, ids=[str(i) for i in range(len(BAD_FILES))])
+def test_a_bad_config_file_is_one_line_exit_2(content, message, datasets, tmp_path, cli):
+    config = tmp_path / "bad.yaml"
+    config.write_bytes(content)
+    runs = tmp_path / "runs"
+    code, out = cli("train", "cyclegan", "--data", str(datasets["unpaired"]), "--runs-dir", str(runs),
+                    "--config", str(config), "--steps", "1")
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "Traceback" not in out, out
+    assert message in errors[0] and len(errors[0]) < 400, errors[0]
+    assert not runs.exists()
+
+
+@pytest.mark.parametrize("flag", ["--data", "--config", "--name", "--runs-dir", "--resume"])
+def test_a_3000_character_path_is_one_short_line(flag, datasets, tmp_path, cli):
+    long = str(tmp_path / ("a" * 3000))
+    args = {"--data": ["--data", long], "--config": ["--data", str(datasets["unpaired"]), "--config", long],
+            "--name": ["--data", str(datasets["unpaired"]), "--name", "a" * 3000],
+            "--runs-dir": ["--data", str(datasets["unpaired"]), "--runs-dir", long],
+            "--resume": ["--resume", long]}[flag]
+    if flag != "--runs-dir":
+        args += ["--runs-dir", str(tmp_path / "runs")]
+    code, out = cli("train", "cyclegan", "--steps", "1", *flags(*TINY["cyclegan"], *QUIET), *args)
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "Traceback" not in out, out[-2000:]
+    assert len(errors[0]) < 600, errors[0]

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from translate.errors import ConfigError
+from translate.files import shown
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -27,8 +28,12 @@ def resolve_device(spec: str = "auto") -> torch.device:
         return torch.device("cpu")
     try:
         dev = torch.device(spec)
-    except RuntimeError:
-        raise ConfigError(f"unknown device '{spec}'; use auto, cpu, cuda, cuda:N or mps") from None
+    except (RuntimeError, ValueError):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"unknown device '{shown(spec, 80)}'; use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type in ("cpu", "mps") and dev.index not in (None, 0):
+        raise ConfigError(f"device '{shown(spec, 80)}' does not exist: use {dev.type} (it takes no index)")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device '{spec}' requested but CUDA is not available here; use --device cpu")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():

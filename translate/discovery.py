@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from translate.errors import PluginError
+from translate.files import shown
 from translate.registry import Registry, loading_source
 
 GROUP = "translate.plugins"
@@ -172,18 +173,18 @@ def model_variant(name: object, plugin: object, where: str):  # noqa: ANN201 - r
 
     load_all()
     if not is_name(name):
-        raise PluginError(f"{where} names variant {str(name)[:120]!r}, which is not a variant name; "
+        raise PluginError(f"{shown(where)} names variant {shown(repr(str(name)[:120]))}, which is not a variant name; "
                           "nothing was imported (a model file can never choose code to run)")
     if name not in VARIANTS:
-        raise PluginError(f"{where} was trained with variant '{name}'{plugin_hint(plugin)}")
+        raise PluginError(f"{shown(where)} was trained with variant '{shown(name)}'{plugin_hint(plugin)}")
     return VARIANTS.get(name)
 
 
 def plugin_hint(plugin: object) -> str:
     """', from the plugin file x.py, which is not loaded: load it with --plugin path/to/x.py ...'."""
-    text = str(plugin or "")
+    text = shown(plugin if isinstance(plugin, str) else "", 200)  # a model's own words: never a control character
     if text.startswith("entry point"):
-        return f", from the plugin {text[:200]}, which is not installed here: install the package that provides it"
+        return f", from the plugin {text}, which is not installed here: install the package that provides it"
     if text:
         base = Path(text.removeprefix("file ")).name  # 0.1 wrote an absolute path; only its name is shown
         return (f", from the plugin file {base}, which is not loaded (nothing is imported from a model's metadata): "

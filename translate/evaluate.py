@@ -238,7 +238,7 @@ def _real_images(data: Any, size: int, channels: int, cfg: EvalConfig) -> tuple[
     from PIL import Image, ImageOps
 
     from translate.data.bundle import resolve_path
-    from translate.data.images import list_images, to_mode
+    from translate.data.images import list_images, open_image, to_mode
 
     root = resolve_path(data)
     files = list_images(root)[: cfg.max_images]
@@ -246,7 +246,7 @@ def _real_images(data: Any, size: int, channels: int, cfg: EvalConfig) -> tuple[
         raise DataError(f"{root}: FID/KID need at least 4 real images, found {len(files)}")
     out = []
     for p in files:
-        with Image.open(p) as img:
+        with open_image(p) as img:
             img = ImageOps.fit(to_mode(img, channels), (size, size), Image.Resampling.BICUBIC)
             out.append(np.asarray(img)[..., None] if channels == 1 else np.asarray(img))
     return out, str(root)

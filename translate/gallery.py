@@ -170,13 +170,19 @@ def _figures(run: RunDir, summary: dict[str, Any]) -> str:
     return table
 
 
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 100_000
+
+
 def _sample(run: RunDir, png: Path) -> str:
     info = run.read_json(png.with_suffix(".json"))
     step = RunDir.step_of(png)
     caption = f"step {step:,}" + (f" · epoch {info['epoch']:,}" if "epoch" in info else "")
     rel = f"samples/{png.name}"
     rows, cols, tile, pad = info.get("rows"), info.get("columns"), info.get("tile"), info.get("padding", 2)
-    if not (rows and cols and tile):  # a grid from an older run: no labels, natural size
+    sane = (isinstance(rows, list) and all(isinstance(r, str) for r in rows) and _count(cols)
+            and isinstance(tile, list) and len(tile) == 2 and all(_count(t) for t in tile) and isinstance(pad, int) and _count(pad + 1))
+    if not sane:  # a grid from an older run, or labels that are not what we write: no labels  # a grid from an older run: no labels, natural size
         return f"<figure><figcaption>{_e(caption)}</figcaption><img class='px' src='{rel}' alt='{_e(png.stem)}'></figure>"
     width = cols * (tile[1] + pad) + pad
     scale = next((s for s in SCALES if width * s <= 960), 1)

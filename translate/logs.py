@@ -8,10 +8,12 @@ bar instead of on it; elsewhere (a file, CI, a SLURM .out) they are plain lines,
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
 logger = logging.getLogger("translate")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # all but tab and newline
 LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}
 
 _console: Any = None
@@ -39,7 +41,7 @@ def console() -> Any:
 class _Handler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            text = self.format(record)
+            text = _CONTROL.sub(lambda m: ascii(m.group())[1:-1], self.format(record))  # no terminal control codes
             if record.levelno >= logging.WARNING:
                 text = f"{record.levelname.lower()}: {text}"
             if is_tty():

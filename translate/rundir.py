@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from translate.config import load_yaml
 from translate.files import atomic_write, stale_temp_files
 
 CHECKPOINT = re.compile(r"^step_(\d+)\.pt$")
@@ -130,8 +131,8 @@ class RunDir:
                 text = fh.read(MAX_CONFIG_BYTES + 1)
             if len(text) > MAX_CONFIG_BYTES:
                 return {}
-            data = yaml.safe_load(text) or {}
-        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            data = load_yaml(text) or {}
+        except (OSError, yaml.YAMLError):
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -166,15 +167,20 @@ class RunDir:
 
 
 class RunLock:
-    """One writer per run directory: `.lock` holds the writer's pid, host and start time.
+    """One writer per run directory: the writer holds an `flock` on `.lock`, which names its pid,
+    host and start time.
 
-    A second writer gets one line naming the holder. A lock left by a process that is gone
-    (same host, pid not alive) is taken over; one from another host is trusted until removed."""
+    The kernel drops the flock when its process ends (kill -9 included), so a lock left behind is
+    taken over atomically by whichever process gets the flock first, whatever the file holds
+    (empty, truncated, a reused pid). A second writer gets one line naming the holder. Lock files
+    of earlier versions (no flock) keep their old rule: taken over if their process on this host
+    is gone. A lock naming another host is trusted until removed (its flock may not reach here)."""
 
     def __init__(self, run: RunDir) -> None:
-        self.run, self.held = run, False
+        self.run, self.held, self.fd = run, False, -1
 
     def acquire(self) -> None:
+        import fcntl
         import socket
 
         from translate.errors import TranslateError
@@ -182,37 +188,76 @@ class RunLock:
 
         path = self.run.lock_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": now()}
-        for _ in range(3):
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": now(), "lock": "flock"}
+        for _ in range(50):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
             try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = self.run.read_json(path)
-                if holder.get("host") == me["host"] and isinstance(holder.get("pid"), int) and not _alive(holder["pid"]):
-                    path.unlink(missing_ok=True)  # a stale lock of a process that is gone: take it over
-                    continue
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_lock(fd)
+                os.close(fd)
                 if holder.get("pid") == me["pid"] and holder.get("host") == me["host"]:
-                    self.held = True  # this process holds it already
+                    self.held = True  # this process holds it already (through another RunLock)
                     return
-                raise TranslateError(
-                    f"run {self.run.path} is being written by pid {holder.get('pid', '?')} on "
-                    f"{holder.get('host', '?')} (since {holder.get('since', '?')}); wait for it, or, if that "
-                    f"process is gone, delete {path}"
-                ) from None
-            with os.fdopen(fd, "w") as fh:
-                fh.write(json.dumps(me))
-            self.held = True
+                raise self._busy(holder, TranslateError) from None
+            except BaseException:
+                os.close(fd)
+                raise
+            st = os.fstat(fd)
+            try:
+                current = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                current = None
+            if current is None or (current.st_dev, current.st_ino) != (st.st_dev, st.st_ino):
+                os.close(fd)  # the holder released (and removed) it between our open and flock: again
+                continue
+            holder = _read_lock(fd)
+            if holder and holder.get("pid") != me["pid"] and (
+                    holder.get("host") != me["host"]
+                    or (holder.get("lock") != "flock" and isinstance(holder.get("pid"), int) and _alive(holder["pid"]))):
+                os.close(fd)  # another host's lock, or a live writer of an earlier version (no flock)
+                raise self._busy(holder, TranslateError)
+            data = json.dumps(me).encode()
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, data, 0)
+            self.fd, self.held = fd, True
             for stale in [*stale_temp_files(self.run.checkpoints_dir), *stale_temp_files(self.run.path)]:
                 stale.unlink(missing_ok=True)  # half-written files of a writer that was killed
             return
         raise TranslateError(f"cannot take the lock {path}; delete it if no run is writing there")
 
+    def _busy(self, holder: dict[str, Any], error: type[Exception]) -> Exception:
+        return error(
+            f"run {self.run.path} is being written by pid {holder.get('pid', '?')} on "
+            f"{holder.get('host', '?')} (since {holder.get('since', '?')}); wait for it, or, if that "
+            f"process is gone, delete {self.run.lock_path}"
+        )
+
+    @property
+    def owner(self) -> bool:
+        """True if this object holds the flock (not just a lock its own process holds)."""
+        return self.fd >= 0
+
     def release(self) -> None:
-        if self.held:
-            holder = self.run.read_json(self.run.lock_path)
-            if holder.get("pid") == os.getpid():
-                self.run.lock_path.unlink(missing_ok=True)
-            self.held = False
+        if self.fd >= 0:
+            try:
+                st, current = os.fstat(self.fd), os.stat(self.run.lock_path, follow_symlinks=False)
+                if (st.st_dev, st.st_ino) == (current.st_dev, current.st_ino):
+                    self.run.lock_path.unlink()  # before the flock goes: a waiting opener then retries
+            except OSError:
+                pass
+            os.close(self.fd)
+            self.fd = -1
+        self.held = False
+
+
+def _read_lock(fd: int) -> dict[str, Any]:
+    """The holder a lock file names ({} if empty, truncated or not JSON)."""
+    try:
+        data = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _alive(pid: int) -> bool:

@@ -28,7 +28,11 @@ def check_sizes(cls: type, cfg: Any) -> None:
         raise
     except (TypeError, ValueError, RuntimeError, NotImplementedError) as err:
         raise ConfigError(f"the '{cls.name}' nets cannot be built with this config: {first_line(err)}") from None
-    translators = variant.translators(nets)
+    try:
+        translators = variant.translators(nets)
+    except (AttributeError, TypeError, KeyError, ValueError) as err:  # e.g. a generator the variant cannot use
+        raise ConfigError(f"the '{cls.name}' nets cannot be built with this config (check generator/discriminator): "
+                          f"{first_line(err)}") from None
     batch, size = int(cfg.batch_size), int(cfg.image_size)
     out_size = size
     with torch.no_grad():

@@ -23,6 +23,7 @@ from translate import discovery
 from translate.data import open_data
 from translate.engine.config import EngineConfig
 from translate.errors import ConfigError, TranslateError
+from translate.files import exists, shown
 from translate.rundir import RunDir, RunLock
 
 log = logging.getLogger("translate")
@@ -41,6 +42,25 @@ class RunPlan:
     auto_name: str = ""  # the base of a generated name (a unique runs/BASE[-N] is claimed at start)
 
 
+def _paths_checked(fn: Any) -> Any:
+    """An unusable path on the command line (a name over 255 bytes, a path over 4096) is one line."""
+    import errno
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except OSError as err:
+            if err.errno not in (errno.ENAMETOOLONG, errno.ELOOP):
+                raise
+            raise ConfigError(f"path {shown(err.filename or '', 120)} cannot be used: {err.strerror} "
+                              "(file names up to 255 bytes)") from None
+
+    return wrapper
+
+
+@_paths_checked
 def plan(
     variant: str | None = None,
     data: str | None = None,
@@ -132,9 +152,16 @@ def check(cls: type, model: Any, engine: EngineConfig, fresh: bool = True) -> No
         from translate.engine.warmstart import parse
 
         for _, path in parse(model.init_from):
-            if not Path(path).expanduser().exists():
-                raise ConfigError(f"config key 'init_from': {path} does not exist (a run directory, checkpoint, "
+            p = Path(path).expanduser()
+            if not exists(p):
+                raise ConfigError(f"config key 'init_from': {shown(path)} does not exist (a run directory, checkpoint, "
                                   ".safetensors or .pth file)")
+            if p.is_file() and p.suffix.lower() not in INIT_SUFFIXES:
+                raise ConfigError(f"config key 'init_from': {shown(path)} is not a run directory, checkpoint (.pt), "
+                                  ".pth or .safetensors file")
+
+
+INIT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".safetensors")
 
 
 def _confined(runs: Path, name: str) -> Path:
@@ -173,9 +200,11 @@ def _claim(p: RunPlan) -> bool:
     together (mkdir is the atomic claim); True if this call created it."""
     p.run_dir.parent.mkdir(parents=True, exist_ok=True)
     if not p.auto_name:
-        created = not p.run_dir.exists()
-        p.run_dir.mkdir(parents=True, exist_ok=True)
-        return created
+        try:
+            p.run_dir.mkdir(parents=True)  # atomic: of two runs with one --name, one creates it
+            return True
+        except FileExistsError:
+            return False
     while True:
         try:
             p.run_dir.mkdir()
@@ -184,6 +213,7 @@ def _claim(p: RunPlan) -> bool:
             p.run_dir = _free_name(p.run_dir.parent, p.auto_name)
 
 
+@_paths_checked
 def run(p: RunPlan, data_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Open the data, take the run directory's lock, train; the directory of a fresh run that
     fails before its first checkpoint is removed again."""
@@ -224,13 +254,19 @@ def run(p: RunPlan, data_options: dict[str, Any] | None = None) -> dict[str, Any
         trainer.run.start_session(p.data, {} if fresh else p.overrides)
         summary = trainer.fit()
     except BaseException:
-        if created and is_main and RunDir(p.run_dir).latest_checkpoint() is None:
-            shutil.rmtree(p.run_dir, ignore_errors=True)  # nothing of value was written
+        discard_if_empty(p.run_dir, created and is_main, lock)
         raise
     finally:
         lock.release()
     summary["run_dir"] = str(p.run_dir)
     return summary
+
+
+def discard_if_empty(run_dir: Path, created: bool, lock: RunLock) -> None:
+    """Remove a run directory this process created and holds the lock of, if it has no checkpoint:
+    a run that lost the lock to another with the same --name leaves the winner's files alone."""
+    if created and lock.owner and RunDir(run_dir).latest_checkpoint() is None:
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing of value was written
 
 
 def _rank() -> int:

@@ -58,7 +58,7 @@ class VariantConfig:
     """Fields every variant has; a variant's config subclasses this with the paper's defaults."""
 
     batch_size: int = option(1, "images per step (per process)", min=1)
-    lr: float = option(2e-4, "Adam learning rate", above=0)
+    lr: float = option(2e-4, "Adam learning rate", above=0, max=1)
     beta1: float = option(0.5, "Adam beta1", min=0, max=0.999999)
     beta2: float = option(0.999, "Adam beta2", min=0, max=0.999999)
     epochs: int = option(100, "epochs at the initial learning rate", min=0)

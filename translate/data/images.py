@@ -1,6 +1,7 @@
 """Finding and reading image files: recursive, any-case extensions, EXIF-orientation aware."""
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from translate.errors import DataError
+from translate.files import first_line, shown
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".gif"}
 
@@ -39,14 +41,33 @@ def to_mode(img: Image.Image, channels: int) -> Image.Image:
     return img.convert("RGB" if channels == 3 else "L")
 
 
-def load_image(path: str | Path, channels: int = 3) -> np.ndarray:
-    """HxWxC uint8 array (C = channels)."""
+MAX_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)  # every reader's decompression-bomb limit (convert: --max-pixels)
+
+
+@contextlib.contextmanager
+def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Iterator[Image.Image]:
+    """`Image.open`, refusing an image of more than `max_pixels` pixels before it is decoded (a
+    small PNG can declare 9400×9400 and inflate to gigabytes); one DataError line."""
     try:
-        with Image.open(path) as img:
+        img = Image.open(path)
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise DataError(f"cannot read image {shown(path)}: {shown(first_line(err))}") from None
+    with img:
+        w, h = img.size
+        if w * h > max_pixels:
+            raise DataError(f"image {shown(path)} is {w}×{h} = {w * h:,} pixels, over the {max_pixels:,}-pixel "
+                            "limit (decompression-bomb guard)")
+        yield img
+
+
+def load_image(path: str | Path, channels: int = 3, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """HxWxC uint8 array (C = channels)."""
+    with open_image(path, max_pixels) as img:
+        try:
             img.load()
             arr = np.array(to_mode(img, channels))  # writable: torch.from_numpy needs that
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise DataError(f"cannot read image {path}: {err}") from None
+        except (OSError, ValueError, Image.DecompressionBombError) as err:
+            raise DataError(f"cannot read image {shown(path)}: {shown(first_line(err))}") from None
     return arr[..., None] if arr.ndim == 2 else arr
 
 

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import inspect
 import logging
+import math
 import os
 import re
 import signal
@@ -271,6 +272,20 @@ class Trainer:
         values = dict(zip(tensors, torch.stack(list(tensors.values())).tolist())) if tensors else {}
         return {k: values[k] if k in values else float(v) for k, v in out.items()}
 
+    def _stop_if_not_finite(self, losses: dict[str, float]) -> None:
+        """A loss that turned NaN or infinite stops the run (on every rank), before anything of
+        this step is saved: one line naming the step, the loss and the last checkpoint written."""
+        bad = next(((k, v) for k, v in losses.items() if not math.isfinite(v)), None)
+        if not D.any_rank(bad is not None, self.dist, self.device):
+            return
+        from translate.errors import TranslateError
+
+        what = f"loss '{bad[0]}' is {bad[1]}" if bad else "a loss on another process is not finite"
+        last = self.run.dir.latest_checkpoint() if self.run.active else None
+        where = f"the last checkpoint with finite losses is {last}" if last else "no checkpoint was written yet"
+        raise TranslateError(f"training stopped at step {self.progress.step + 1}: {what}; {where} "
+                             "(lower lr, set grad_clip, or use precision fp32/bf16, then --resume it)")
+
     def fit(self) -> dict[str, Any]:
         """Train to `total_steps`; Ctrl-C finishes the current step, saves, and returns.
 
@@ -288,6 +303,7 @@ class Trainer:
             with bar:
                 for batch in self._batches():
                     losses = self.train_step(batch)
+                    self._stop_if_not_finite(losses)
                     self.progress.step += 1
                     self.progress.batch_in_epoch += 1
                     step = self.progress.step

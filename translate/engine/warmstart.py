@@ -18,7 +18,7 @@ from typing import Any
 from torch import nn
 
 from translate.errors import ConfigError, WeightsError
-from translate.files import load_torch
+from translate.files import exists, load_torch
 from translate.meta import is_name
 from translate.rundir import RunDir
 from translate.weights import load_into, normalise
@@ -29,7 +29,7 @@ CHECKPOINT_PREFIX = "translate.checkpoint/"
 def parse(spec: str) -> list[tuple[str | None, str]]:
     """`PATH` or `NAME=PATH[,NAME=PATH...]` (a whole value that is an existing path is one PATH)."""
     spec = spec.strip()
-    if not spec or Path(spec).expanduser().exists():
+    if not spec or exists(Path(spec).expanduser()):
         return [(None, spec)] if spec else []
     items = []
     for part in spec.split(","):

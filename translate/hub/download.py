@@ -69,8 +69,24 @@ def _content_range(value: str | None) -> tuple[int | None, int | None]:
     return start, total
 
 
-def _download_once(url: str, part: Path, timeout: float, progress: ProgressFn | None) -> None:
-    """One request: append to (or restart) ``part``; raise _Retryable when cut short."""
+DEADLINE_S = 6 * 3600.0  # a whole download, retries included: a server trickling bytes cannot hold a run forever
+
+
+def _length(value: str | None, url: str) -> int | None:
+    """A Content-Length header as an int (None if absent); anything but digits is one DataError line."""
+    if value is None:
+        return None
+    if not value.strip().isdigit():
+        from translate.files import shown
+
+        raise DataError(f"{url} sent an invalid Content-Length {shown(value, 60)!r}: expected a number of bytes")
+    return int(value.strip())
+
+
+def _download_once(url: str, part: Path, timeout: float, progress: ProgressFn | None,
+                   until: float | None = None) -> None:
+    """One request: append to (or restart) ``part``; raise _Retryable when cut short, DataError
+    past the monotonic time ``until`` (the whole download's deadline)."""
     have = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": USER_AGENT}
     if have:
@@ -93,23 +109,26 @@ def _download_once(url: str, part: Path, timeout: float, progress: ProgressFn | 
         raise _Retryable(str(getattr(err, "reason", err))) from err
     with resp:
         status = getattr(resp, "status", None) or 200
-        length = resp.headers.get("Content-Length")
+        length = _length(resp.headers.get("Content-Length"), url)
         start, total = _content_range(resp.headers.get("Content-Range"))
         if have and status == 206 and start == have:
             mode = "ab"
-            total = total if total is not None else (have + int(length) if length else None)
+            total = total if total is not None else (have + length if length is not None else None)
         elif status == 206:
             part.unlink(missing_ok=True)
             raise _Retryable("server resumed at the wrong offset; restarting")
         else:  # 200: a fresh download, or a server that ignores Range
             mode, have = "wb", 0
-            total = int(length) if length else None
+            total = length
         done = have
         if progress:
             progress(done, total)
         try:
             with open(part, mode) as out:
-                while chunk := resp.read(CHUNK):
+                while chunk := resp.read1(CHUNK):  # what has arrived: a trickle cannot stall one read
+                    if until is not None and time.monotonic() > until:
+                        raise DataError(f"download of {url} is past its deadline ({done} bytes in); run the same "
+                                        "command again to resume, or fetch it by hand")
                     _write(out, chunk, part)
                     done += len(chunk)
                     if progress:
@@ -147,8 +166,10 @@ def download(
     timeout: float = 30.0,
     backoff: float = 1.0,
     progress: ProgressFn | None = None,
+    deadline: float | None = DEADLINE_S,
 ) -> Path:
-    """Download ``url`` to ``dest`` via ``dest.part``, resuming and retrying as needed.
+    """Download ``url`` to ``dest`` via ``dest.part``, resuming and retrying as needed, within
+    ``deadline`` seconds overall (None: no limit).
 
     An existing ``dest`` is taken as complete (the caller verifies it). After the last
     retry the partial file stays, so running the same command again resumes.
@@ -158,13 +179,17 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     failures = 0
+    until = None if deadline is None else time.monotonic() + deadline
     while True:
         try:
-            _download_once(url, part, timeout, progress)
+            _download_once(url, part, timeout, progress, until)
             os.replace(part, dest)
             return dest
         except _Retryable as err:
             failures += 1
+            if until is not None and time.monotonic() > until:
+                raise DataError(f"download of {url} is past its deadline ({err}); run the same command again "
+                                "to resume") from None
             if failures > retries:
                 kept = part.stat().st_size if part.exists() else 0
                 raise DataError(

@@ -7,12 +7,13 @@ ONNX path never runs torch code.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from translate.errors import ConfigError, WeightsError
-from translate.files import first_line
+from translate.files import first_line, shown
 
 
 class Runner(Protocol):
@@ -108,11 +109,87 @@ def onnx_session(model: str | bytes, device: str = "auto", precision: str = "fp3
     options.enable_mem_pattern = False
     if threads:
         options.intra_op_num_threads = threads
+    if isinstance(model, (str, Path)):
+        check_external_data(Path(model))
     try:
         return ort.InferenceSession(model, options, providers=providers)
     except Exception as err:  # not an ONNX file, or an unsupported one
         name = "the exported model" if isinstance(model, bytes) else model
         raise WeightsError(f"cannot open ONNX model {name}: {first_line(err)}") from None
+
+
+def check_external_data(path: Path, proto: Any = None) -> None:
+    """Refuse an ONNX file whose tensors keep their data in files that are not plainly inside the
+    model's folder — an absolute `location`, `..`, a symlink anywhere on the way, not a regular
+    file, or a range past the file's end — before onnxruntime (some versions follow any path)
+    reads them: a model must not bring the bytes of other files into its outputs."""
+    if proto is None:
+        import onnx
+
+        try:
+            proto = onnx.load(str(path), load_external_data=False)
+        except Exception as err:
+            raise WeightsError(f"cannot read ONNX file {shown(path)}: {first_line(err)}") from None
+    folder = path.parent
+    for tensor in _tensors(proto):
+        if tensor.data_location != 1:  # TensorProto.EXTERNAL
+            continue
+        info = {e.key: e.value for e in tensor.external_data}
+        location = info.get("location", "")
+        why = _bad_location(folder, location, info)
+        if why:
+            raise WeightsError(f"{shown(path)}: tensor '{shown(tensor.name)}' keeps its data in '{shown(location)}', "
+                               f"{why}: refusing to load it (external data must be regular files inside the model's folder)")
+
+
+def _bad_location(folder: Path, location: str, info: dict[str, str]) -> str:
+    parts = Path(location).parts
+    if not location or "\x00" in location:
+        return "an empty or malformed location"
+    if Path(location).is_absolute() or location.startswith(("/", "\\")) or (len(location) > 1 and location[1] == ":"):
+        return "an absolute path"
+    if ".." in parts or ".." in location.replace("\\", "/").split("/"):
+        return "a path leaving the model's folder"
+    step = folder
+    for part in parts:
+        step = step / part
+        if step.is_symlink():
+            return "a symlink"
+    if not step.is_file():
+        return "not a file inside the model's folder"
+    if step.stat().st_nlink > 1:
+        return "a file with other hard links (it may be any file of this machine)"
+    try:
+        offset, length = int(info.get("offset", 0) or 0), int(info.get("length", 0) or 0)
+    except ValueError:
+        return "an unreadable offset or length"
+    if offset < 0 or length < 0 or offset + length > step.stat().st_size:
+        return f"a range (offset {offset}, length {length}) past the end of the file"
+    return ""
+
+
+def _tensors(proto: Any) -> Any:
+    """Every tensor of a model: initializers, sparse ones, node attributes, subgraphs, functions."""
+    graphs = [proto.graph]
+    nodes = [n for f in proto.functions for n in f.node]
+    while graphs:
+        g = graphs.pop()
+        yield from g.initializer
+        for sparse in g.sparse_initializer:
+            yield sparse.values
+            yield sparse.indices
+        nodes.extend(g.node)
+        while nodes:
+            node = nodes.pop()
+            for attr in node.attribute:
+                if attr.HasField("t"):
+                    yield attr.t
+                yield from attr.tensors
+                if attr.HasField("sparse_tensor"):
+                    yield attr.sparse_tensor.values
+                if attr.HasField("g"):
+                    graphs.append(attr.g)
+                graphs.extend(attr.graphs)
 
 
 def _order(inputs: dict[str, np.ndarray]) -> list[str]:

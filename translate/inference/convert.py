@@ -11,6 +11,7 @@ are written atomically (temp file + rename).
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 from collections import deque
@@ -20,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 
+from translate.data.images import MAX_PIXELS
 from translate.inference.image_io import CHOICES, FORMATS, IMAGE_EXTENSIONS, BadImage, Decoded, decode, encode, output_suffix
 from translate.errors import ConfigError, DataError
-from translate.files import first_line
+from translate.files import FileId, OutputTree, atomic_write, clean_stale_temps, file_id, first_line, shown
 from translate.progress import Progress
 from translate.inference.translator import Translator
 
@@ -41,7 +42,7 @@ class ConvertOptions:
     # measured slower: CycleGAN 256², 2 cores, batch 4 0.66 s/img against 0.57-0.60 at batch 1, and more memory)
     workers: int = 2  # decode threads and encode threads (each)
     overwrite: bool = False  # redo outputs that already exist
-    max_pixels: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)  # decompression-bomb limit
+    max_pixels: int = MAX_PIXELS  # decompression-bomb limit
     progress: bool = True  # a bar in a terminal, a plain line every log_every_s seconds elsewhere (stderr)
     log_every_s: float = 30.0
 
@@ -100,53 +101,114 @@ class Plan:
     skipped: list[tuple[Path, str]]  # (input, reason): not images, outputs already there
     refused: list[tuple[Path, str]]  # (input, reason): outputs that would be unsafe to write
     renamed: list[tuple[Path, Path]]  # (input, output) whose natural output name another input takes
+    root: Path | None = None  # the folder the outputs are written below
+    input_dirs: set[FileId] = field(default_factory=set)  # (device, inode) of every input folder
+    input_files: set[FileId] = field(default_factory=set)  # ... and of every input file
+    redo: list[tuple[Path, Path]] = field(default_factory=list)  # (input, output) made from another input
 
 
 def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bool = False) -> Plan:
     """Jobs (input -> output), skipped files and refused outputs; never writes anything.
 
-    Every output path is resolved (symlinks followed): one that lands inside the input tree
-    or on an input file is refused, as is one that exists as a directory. Outputs are distinct:
-    `photo.png` keeps `photo.png`, `photo.gif` becomes `photo_gif.png`, and so on until free."""
+    Outputs are compared with the inputs by device and inode (symlinks followed), so a link, a
+    bind mount or a second mount of the same volume cannot make an output land in the input
+    tree or on an input file: such outputs are refused, as is one that exists as a directory.
+    Outputs are distinct: `photo.png` keeps `photo.png`, `photo.gif` becomes `photo_gif.png`,
+    and so on until free."""
     src, dst = Path(src), Path(dst)
     if ext is not None and ext.lower().lstrip(".") not in CHOICES:
         raise ConfigError(f"unknown output format '{ext}'; use png, jpg or webp")
     if not src.exists():
-        raise DataError(f"input not found: {src}")
+        raise DataError(f"input not found: {shown(src)}")
     skipped: list[tuple[Path, str]] = []
+    dirs: set[FileId] = set()
     if src.is_file():
         to_file = dst.suffix.lower() in FORMATS and not dst.is_dir()  # photo.jpg -> out.png: a file
         out = dst if to_file else dst / (src.stem + output_suffix(src.suffix, ext))
-        if out.resolve() == src.resolve():
-            raise DataError(f"output {out} is the input file itself; choose another output path")
-        jobs, inputs, root = [Job(src, out)], {src.resolve()}, src.resolve().parent
+        if out.resolve() == src.resolve() or file_id(out) == file_id(src):
+            raise DataError(f"output {shown(out)} is the input file itself; choose another output path")
+        jobs, root = [Job(src, out)], out.parent
+        files = {i for i in [file_id(src)] if i}
         renamed: list[tuple[Path, Path]] = []
     else:
-        root, d = src.resolve(), dst.resolve()
-        if d == root or root in d.parents:
-            raise DataError(f"output folder {dst} is inside the input folder {src}: choose an output folder outside it")
+        dirs = {i for i in [file_id(src)] if i}
         images = []
         for path in sorted(src.rglob("*")):
             rel = path.relative_to(src)
+            if path.is_dir():
+                dirs |= {i for i in [file_id(path)] if i}
             if any(part.startswith(".") for part in rel.parts) or not path.is_file():
                 continue
             if path.suffix.lower() not in IMAGE_EXTENSIONS:
                 skipped.append((path, f"not an image file (unsupported extension '{path.suffix or '(none)'}')"))
                 continue
             images.append((rel, output_suffix(path.suffix, ext)))
+        d = dst.resolve()
+        if d == src.resolve() or src.resolve() in d.parents or any(file_id(a) in dirs for a in (d, *d.parents)):
+            raise DataError(f"output folder {shown(dst)} is inside the input folder {shown(src)} (or is it, under "
+                            "another path or mount): choose an output folder outside it")
         jobs, renamed = _distinct(src, dst, images)
-        inputs = {(src / rel).resolve() for rel, _ in images}
+        files = {i for rel, _ in images if (i := file_id(src / rel))}
+        root = dst
     refused = []
+    seen: dict[Path, bool] = {}
     for job in jobs:
-        reason = _unsafe(job.dst, root if src.is_dir() else None, inputs)
+        reason = _unsafe(job.dst, root, dirs, files, seen)
         if reason:
             refused.append((job.src, reason))
     refused_src = {s for s, _ in refused}
     jobs = [j for j in jobs if j.src not in refused_src]
+    redo: list[tuple[Path, Path]] = []
     if not overwrite:
-        skipped += [(j.src, EXISTS) for j in jobs if j.dst.is_file()]
-        jobs = [j for j in jobs if not j.dst.is_file()]
-    return Plan(jobs, skipped, refused, renamed)
+        made = read_manifest(root)
+        todo = []
+        for j in jobs:
+            if not j.dst.is_file():
+                todo.append(j)
+                continue
+            record = made.get(_rel(j.dst, root))
+            if record is None or record == _identity(j.src, src):  # no record: an earlier version's output
+                skipped.append((j.src, EXISTS))
+            else:
+                todo.append(j)  # made from another input, or from this one before it changed
+                redo.append((j.src, j.dst))
+        jobs = todo
+    return Plan(jobs, skipped, refused, renamed, root, dirs, files, redo)
+
+
+MANIFEST = ".translate-outputs.jsonl"  # in the output folder: which input (path, size, mtime) made each output
+MAX_MANIFEST_BYTES = 64 << 20
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _identity(src: Path, top: Path) -> dict[str, Any]:
+    """What identifies an input: its path (relative to the input folder), size and mtime."""
+    st = src.stat()
+    name = src.name if top.is_file() else src.relative_to(top).as_posix()
+    return {"in": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def read_manifest(root: Path | None) -> dict[str, dict[str, Any]]:
+    """{output (relative path): the identity of the input that made it}, newest record first."""
+    out: dict[str, dict[str, Any]] = {}
+    if root is None:
+        return out
+    try:
+        with open(root / MANIFEST, "rb") as fh:
+            text = fh.read(MAX_MANIFEST_BYTES)
+    except OSError:
+        return out
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+            out[str(record["out"])] = {"in": str(record["in"]), "size": int(record["size"]),
+                                      "mtime_ns": int(record["mtime_ns"])}
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn last line of a killed run
+    return out
 
 
 def _distinct(src: Path, dst: Path, images: list[tuple[Path, str]]) -> tuple[list[Job], list[tuple[Path, Path]]]:
@@ -168,16 +230,21 @@ def _distinct(src: Path, dst: Path, images: list[tuple[Path, str]]) -> tuple[lis
     return jobs, renamed
 
 
-def _unsafe(out: Path, input_root: Path | None, inputs: set[Path]) -> str:
-    """Why writing `out` would be unsafe ("" if it is not): it resolves (symlinks followed) into
-    the input tree or onto an input file, or it is a directory."""
-    resolved = out.resolve()
-    if resolved in inputs:
-        return f"output {out} resolves to the input file {resolved} (a symlink?): refusing to overwrite an input"
-    if input_root is not None and (resolved == input_root or input_root in resolved.parents):
-        return f"output {out} resolves to {resolved}, inside the input folder (a symlink?): refusing to write there"
+def _unsafe(out: Path, root: Path, dirs: set[FileId], files: set[FileId], seen: dict[Path, bool]) -> str:
+    """Why writing `out` would be unsafe ("" if it is not): it is (symlinks followed, by device
+    and inode) an input file, a folder between `root` and it is an input folder, or it is a directory."""
+    if file_id(out) in files:
+        return f"output {shown(out)} resolves to the input file {shown(out.resolve())} (a symlink?): refusing to overwrite an input"
+    folder = out.parent
+    while folder != root and root in folder.parents:
+        if folder not in seen:
+            seen[folder] = file_id(folder) in dirs
+        if seen[folder]:
+            return (f"output {shown(out)} resolves to {shown(out.resolve())}, inside the input folder (a symlink?): "
+                    "refusing to write there")
+        folder = folder.parent
     if out.is_dir():
-        return f"output {out} exists as a directory"
+        return f"output {shown(out)} exists as a directory"
     return ""
 
 
@@ -210,30 +277,57 @@ def convert(translator: Translator, src: str | Path, dst: str | Path, options: C
     work = plan(src, dst, opt.ext, opt.overwrite)
     jobs = share(work.jobs, opt.batch_size, rank, world) if world > 1 else work.jobs
     if rank:
-        work = Plan(work.jobs, [], [], [])
+        work = dataclasses.replace(work, skipped=[], refused=[], renamed=[], redo=[])  # rank 0 reports those
     report = ConvertReport(skipped=work.skipped, failed=list(work.refused))
     for path, reason in work.skipped:
         if reason != EXISTS and log:
-            log(f"skipped {path}: {reason}")
+            log(f"skipped {shown(path)}: {shown(reason, 1000)}")
     for path, reason in work.refused:
         if log:
-            log(f"refused {path}: {reason}")
+            log(f"refused {shown(path)}: {shown(reason, 1000)}")
+    for path, out in work.redo:
+        if log:
+            log(f"redoing {shown(out)}: it was made from another input (or {shown(path.name)} changed since)")
     for path, out in work.renamed:
         if log:
-            log(f"renamed {path} -> {out}: another input takes the name {out.with_name(path.stem + out.suffix).name}")
+            log(f"renamed {shown(path)} -> {shown(out)}: another input takes the name "
+                f"{shown(out.with_name(path.stem + out.suffix).name)}")
     t0 = time.perf_counter()
-    with Progress("convert", len(jobs), unit="img", enabled=opt.progress and bool(jobs) and not rank,
-                  every_s=opt.log_every_s) as bar:
-        _Pipeline(translator, opt, report, bar, log).run(jobs)
+    tree = _open_tree(work, jobs)
+    try:
+        with Progress("convert", len(jobs), unit="img", enabled=opt.progress and bool(jobs) and not rank,
+                      every_s=opt.log_every_s) as bar:
+            _Pipeline(translator, opt, report, bar, log, tree, Path(src)).run(jobs)
+    finally:
+        if tree is not None:
+            tree.close()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _open_tree(work: Plan, jobs: list[Job]) -> OutputTree | None:
+    """The output folder, opened once for writing below it (None when there is nothing to write);
+    the temp files of an earlier run that was killed are removed from the folders written to."""
+    if not jobs or work.root is None:
+        return None
+    try:
+        tree = OutputTree(work.root, work.input_dirs, work.input_files)
+    except OSError as err:
+        raise DataError(f"cannot write to the output folder {shown(work.root)}: {first_line(err.strerror or err)}") from None
+    for folder in {job.dst.parent for job in jobs}:
+        if file_id(folder) not in work.input_dirs:  # never in the input tree, whatever links say
+            clean_stale_temps(folder)
+    return tree
 
 
 class _Pipeline:
     """Decode (threads) -> batch same-size images -> forward -> encode (threads)."""
 
-    def __init__(self, translator: Translator, opt: ConvertOptions, report: ConvertReport, bar: Any, log: Log | None) -> None:
+    def __init__(self, translator: Translator, opt: ConvertOptions, report: ConvertReport, bar: Any, log: Log | None,
+                 tree: OutputTree | None = None, src: Path | None = None) -> None:
         self.t, self.opt, self.report, self.bar, self.log = translator, opt, report, bar, log
+        self.write = tree.write if tree is not None else atomic_write
+        self.tree, self.src = tree, src
         self.tile = opt.tile or translator.default_tile()
         self.encoding: deque[tuple[Job, Future]] = deque()
         report.stages = dict.fromkeys(("decode", "forward", "encode"), 0.0)
@@ -305,7 +399,8 @@ class _Pipeline:
             self._fail(batch[0][0], f"translation failed: {first_line(err)} ({hint})")
             return
         for (job, dec), out in zip(batch, outputs):
-            fut = self.enc.submit(self._timed, "encode", encode, out, job.dst, self.opt.quality, dec.alpha, dec.icc)
+            fut = self.enc.submit(self._timed, "encode", encode, out, job.dst, self.opt.quality, dec.alpha, dec.icc,
+                                  self.write)
             self.encoding.append((job, fut))
         while len(self.encoding) > 2 * max(self.opt.batch_size, self.opt.workers):
             self._finish_oldest()
@@ -315,14 +410,26 @@ class _Pipeline:
         try:
             fut.result()
         except Exception as err:  # disk full, permissions...
-            self._fail(job, f"cannot write {job.dst}: {first_line(err)}")
+            self._fail(job, f"cannot write {shown(job.dst)}: {first_line(err)}")
             return
         self.report.converted.append(job.dst)
         self.report.pairs.append((job.src, job.dst))
+        self._record(job)
         self.bar.advance(1)
+
+    def _record(self, job: Job) -> None:
+        """One manifest line: this output was made from this input (best effort: a folder that
+        refuses it only loses the rerun check)."""
+        if self.tree is None or self.src is None:
+            return
+        try:
+            line = {"out": _rel(job.dst, self.tree.root), **_identity(job.src, self.src)}
+            self.tree.append(MANIFEST, (json.dumps(line) + "\n").encode())
+        except (OSError, ValueError):
+            pass
 
     def _fail(self, job: Job, reason: str) -> None:
         self.report.failed.append((job.src, reason))
         if self.log:
-            self.log(f"failed {job.src}: {reason}")
+            self.log(f"failed {shown(job.src)}: {shown(reason, 1000)}")
         self.bar.advance(1, failed=len(self.report.failed))

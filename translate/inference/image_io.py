@@ -8,6 +8,7 @@ a crash or Ctrl-C never leaves a partial output behind.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,8 +105,9 @@ def output_suffix(in_suffix: str, ext: str | None) -> str:
 
 
 def encode(array: np.ndarray, path: Path, quality: int = 95, alpha: np.ndarray | None = None,
-           icc: bytes | None = None) -> Path:
-    """Write an HxWxC uint8 array to `path` (format from the suffix), atomically."""
+           icc: bytes | None = None, write: Callable[..., Path] = atomic_write) -> Path:
+    """Write an HxWxC uint8 array to `path` (format from the suffix), atomically (through `write`:
+    `atomic_write`, or a convert's `OutputTree.write`)."""
     fmt = FORMATS[path.suffix.lower()]
     img = with_alpha(array, alpha if fmt in ALPHA_FORMATS else None)
     options: dict[str, object] = {}
@@ -113,4 +115,4 @@ def encode(array: np.ndarray, path: Path, quality: int = 95, alpha: np.ndarray |
         options["quality"] = quality
     if icc and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
         options["icc_profile"] = icc
-    return atomic_write(path, lambda fh: img.save(fh, format=fmt, **options))
+    return write(path, lambda fh: img.save(fh, format=fmt, **options))

@@ -315,10 +315,10 @@ def calibration_images(folder: str | Path, meta: Any, count: int, max_side: int 
 def _as_input(path: Path, meta: Any, max_side: int) -> np.ndarray:
     from PIL import Image
 
-    from translate.data.images import to_mode
+    from translate.data.images import open_image, to_mode
     from translate.inference import tiling
 
-    with Image.open(path) as img:
+    with open_image(path) as img:
         img = to_mode(img, meta.in_channels)
         img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
         arr = np.asarray(img, np.float32).reshape(img.height, img.width, -1).transpose(2, 0, 1)

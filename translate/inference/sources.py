@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from translate.errors import WeightsError
-from translate.files import first_line, load_torch
+from translate.files import first_line, load_torch, shown
 from translate.inference.translator import Model, Translator
 from translate.meta import ModelSpec, TranslatorMeta, plugin_label
 from translate.rundir import RunDir
@@ -82,8 +82,12 @@ def _from_checkpoint(path: Path, state: dict[str, Any], run: RunDir | None, plug
     config = (state.get("config") or {}).get("model") if isinstance(state.get("config"), dict) else None
     if not isinstance(config, dict):
         raise WeightsError(f"{path}: a translate checkpoint without its model config")
-    spec = ModelSpec(str(state.get("variant")), {}, config, plugin=plugin)
-    variant, nets = _build_variant(spec, plugins, str(path))
+    if not isinstance(state.get("variant"), str):
+        raise WeightsError(f"{shown(path)}: a translate checkpoint whose variant is not a name")
+    spec = ModelSpec(state["variant"], {}, config, plugin=plugin)
+    if not isinstance(state.get("nets"), dict):
+        raise WeightsError(f"{shown(path)}: a translate checkpoint without its nets")
+    variant, nets = _build_variant(spec, plugins, str(path), present=_numel(state["nets"]))
     translators = variant.translators(nets)
     needed = _nets_used(nets, translators)
     ema = state.get("ema") or {}
@@ -111,7 +115,8 @@ def _nets_used(nets: dict[str, Any], translators: dict[str, Any]) -> list[str]:
     return used or list(nets)
 
 
-def _build_variant(spec: ModelSpec, plugins: Sequence[str], source: str) -> tuple[Any, dict[str, Any]]:
+def _build_variant(spec: ModelSpec, plugins: Sequence[str], source: str,
+                   present: int | None = None) -> tuple[Any, dict[str, Any]]:
     """The variant instance and freshly built nets, from a spec's variant *name* + config.
 
     The variant is looked up among what is loaded (entry points, TRANSLATE_PLUGIN_PATH, the
@@ -124,11 +129,42 @@ def _build_variant(spec: ModelSpec, plugins: Sequence[str], source: str) -> tupl
     known = C.fields_of(cls.config)
     cfg = C.apply(cls.config(), {k: v for k, v in (spec.config or {}).items() if k in known})
     variant = cls(cfg)
+    if present is not None:
+        _check_declared(lambda: variant.build(cfg), present, source)
     try:
         nets = variant.build(cfg)
     except Exception as err:
-        raise WeightsError(f"{source}: cannot rebuild the '{cls.name}' nets from its config: {err}") from None
+        raise WeightsError(f"{source}: cannot rebuild the '{cls.name}' nets from its config: {shown(first_line(err))}") from None
     return variant, nets
+
+
+def _numel(tensors: Any) -> int:
+    """Elements of the tensors in a (nested) dict of them."""
+    import torch
+
+    if isinstance(tensors, torch.Tensor):
+        return tensors.numel()
+    if isinstance(tensors, dict):
+        return sum(_numel(v) for v in tensors.values())
+    return 0
+
+
+def _check_declared(build: Any, present: int, source: str) -> None:
+    """Build the declared nets on the meta device (shapes only, no memory) and refuse, before any
+    real allocation, a declaration needing far more values than the file holds (ngf=1500 over a
+    file of ngf=64 weights would allocate gigabytes just to fail)."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            nets = build()
+    except Exception as err:
+        raise WeightsError(f"{source}: cannot build the nets it declares: {shown(first_line(err))}") from None
+    modules = nets.values() if isinstance(nets, dict) else [nets]
+    needed = sum(t.numel() for m in modules for t in [*m.parameters(), *m.buffers()])
+    if needed > 2 * present + (1 << 20):
+        raise WeightsError(f"{source}: its config declares nets of {needed:,} values but the file holds {present:,}: "
+                           "refusing to build them (a config that does not belong to these weights)")
 
 
 # --- safetensors + sidecar ----------------------------------------------------------------
@@ -158,25 +194,29 @@ def _from_safetensors(path: Path, variant: str | None, plugins: Sequence[str]) -
         return _from_state_dict(path, tensors, variant)
     else:
         raise WeightsError(f"{path} needs its sidecar {side.name} (written next to it by `translate export`)")
-    nets = build_from_spec(spec, plugins, str(path))
+    nets = build_from_spec(spec, plugins, str(path), present=_numel(tensors))
     load_translator_weights(nets, tensors, str(path))
     return _model(path, "safetensors", spec, nets)
 
 
-def build_from_spec(spec: ModelSpec, plugins: Sequence[str], source: str) -> dict[str, Any]:
-    """Untrained translator modules, by name, as the spec describes them."""
+def build_from_spec(spec: ModelSpec, plugins: Sequence[str], source: str, present: int | None = None) -> dict[str, Any]:
+    """Untrained translator modules, by name, as the spec describes them (with `present`, the
+    number of values the weights file holds, a declaration needing far more is refused first)."""
     names = list(spec.translators)
     if spec.arch:
         from translate.nets import NETS, build_net
 
         name = spec.arch["name"]
         if name not in NETS:
-            raise WeightsError(f"{source}: architecture '{name}' is not registered here (known: {', '.join(NETS.names())})")
+            raise WeightsError(f"{source}: architecture '{shown(name)}' is not registered here (known: {', '.join(NETS.names())})")
+        kwargs = spec.arch.get("kwargs", {})
+        if present is not None:
+            _check_declared(lambda: build_net(name, **kwargs), present, source)
         try:
-            return {names[0]: build_net(name, **spec.arch.get("kwargs", {}))}
+            return {names[0]: build_net(name, **kwargs)}
         except (TypeError, ValueError) as err:
-            raise WeightsError(f"{source}: cannot build architecture '{name}' from its arguments: {err}") from None
-    variant, nets = _build_variant(spec, plugins, source)
+            raise WeightsError(f"{source}: cannot build architecture '{shown(name)}' from its arguments: {shown(first_line(err))}") from None
+    variant, nets = _build_variant(spec, plugins, source, present)
     translators = variant.translators(nets)
     missing = [n for n in names if n not in translators]
     if missing:
@@ -259,6 +299,9 @@ def read_onnx_spec(path: Path) -> ModelSpec:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as err:
         raise WeightsError(f"cannot read ONNX file {path}: {first_line(err)}") from None
+    from translate.inference.backends import check_external_data
+
+    check_external_data(path, model)
     props = {p.key: p.value for p in model.metadata_props}
     if "translate" not in props:
         raise WeightsError(f"{path} has no translate metadata: export it with `translate export MODEL --format onnx`")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from translate.errors import DataError
-from translate.files import first_line
+from translate.files import first_line, shown
 
 CHUNK = 1 << 20
 ENV_MAX_BYTES = "TRANSLATE_EXTRACT_MAX_BYTES"
@@ -43,6 +43,8 @@ class Limits:
 
     max_total_bytes: int = 64 * 1024**3
     max_members: int = 500_000
+    max_ratio: float = 200.0  # bytes written per byte of archive (image datasets: ~1; a sparse tar: millions)...
+    ratio_floor: int = 256 * 1024**2  # ...beyond this many bytes (small archives may expand any amount)
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -68,6 +70,11 @@ class _Budget:
         self.archive, self.limits = archive, limits
         self.bytes = 0
         self.members = 0
+        try:
+            size = archive.stat().st_size
+        except OSError:
+            size = 0
+        self.cap = min(limits.max_total_bytes, max(limits.ratio_floor, int(limits.max_ratio * size)))
 
     def too_many(self) -> UnsafeArchiveError:
         return UnsafeArchiveError(
@@ -76,6 +83,11 @@ class _Budget:
         )
 
     def too_big(self) -> UnsafeArchiveError:
+        if self.cap < self.limits.max_total_bytes:
+            return UnsafeArchiveError(
+                f"{shown(self.archive.name)} expands past {self.cap:,} bytes, over {self.limits.max_ratio:g}× its own "
+                f"size (a sparse or bomb archive); set {ENV_MAX_BYTES} and extract it by hand if you trust it"
+            )
         return UnsafeArchiveError(
             f"{self.archive.name} expands past {self.limits.max_total_bytes} bytes "
             f"(possible archive bomb); set {ENV_MAX_BYTES} higher if you trust it"
@@ -88,7 +100,7 @@ class _Budget:
 
     def add(self, n: int) -> None:
         self.bytes += n
-        if self.bytes > self.limits.max_total_bytes:
+        if self.bytes > self.cap:
             raise self.too_big()
 
 
@@ -109,7 +121,7 @@ def archive_format(path: Path) -> str:
 
 def _unsafe(archive: Path, member: str, why: str) -> UnsafeArchiveError:
     return UnsafeArchiveError(
-        f"refusing to extract {archive.name}: member '{member}' {why}; "
+        f"refusing to extract {shown(archive.name)}: member '{shown(member)}' {shown(why, 400)}; "
         "the archive is unsafe or corrupt — get it from a trusted source"
     )
 
@@ -142,7 +154,7 @@ def _extract_zip(archive: Path, root: Path, limits: Limits) -> None:
         infos = zf.infolist()
         if len(infos) > limits.max_members:  # headers first: cheap early refusal
             raise budget.too_many()
-        if sum(i.file_size for i in infos) > limits.max_total_bytes:
+        if sum(i.file_size for i in infos) > budget.cap:
             raise budget.too_big()
         planned: list[tuple[zipfile.ZipInfo, list[str]]] = []
         for info in infos:  # check everything before writing anything
@@ -190,6 +202,8 @@ def _extract_tar(archive: Path, root: Path, limits: Limits) -> None:
             elif member.isreg():
                 if not parts:
                     raise _unsafe(archive, member.name, "is a file with an empty name")
+                if budget.bytes + member.size > budget.cap:  # a header declaring it: refused before writing
+                    raise budget.too_big()
                 src = tf.extractfile(member)
                 assert src is not None
                 _write(src, target, budget)
