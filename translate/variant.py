@@ -55,7 +55,15 @@ def option(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - mirrors a
 
 @dataclass
 class VariantConfig:
-    """Fields every variant has; a variant's config subclasses this with the paper's defaults."""
+    """Fields every variant has; a variant's config subclasses this with the paper's defaults.
+
+    A subclass changes inherited defaults in one line — `defaults = {"batch_size": 16}` — and
+    keeps each field's help text and declared ranges (the new default is range-checked too).
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _apply_defaults(cls)
 
     batch_size: int = option(1, "images per step (per process)", min=1)
     lr: float = option(2e-4, "Adam learning rate", above=0)
@@ -71,6 +79,33 @@ class VariantConfig:
     flip: bool = option(True, "random horizontal flips")
     init_from: str = option("", "fresh runs start from these weights (ignored on resume): a run dir, checkpoint, "
                                 ".safetensors or generator .pth; NAME=PATH,... picks nets or translators")
+
+
+def _apply_defaults(cls: type) -> None:
+    """Turn `cls.defaults` (own, not inherited) into redeclared fields before @dataclass runs."""
+    from translate.config import check
+
+    new = cls.__dict__.get("defaults")
+    if not new:
+        return
+    base = next(b for b in cls.__mro__[1:] if dataclasses.is_dataclass(b))
+    inherited = {f.name: f for f in dataclasses.fields(base)}
+    annotations = cls.__dict__.get("__annotations__")
+    if annotations is None:
+        annotations = {}
+        cls.__annotations__ = annotations
+    for key, value in new.items():
+        if key not in inherited:
+            raise TypeError(f"{cls.__qualname__}.defaults: '{key}' is not a field of {base.__qualname__}")
+        if key in annotations:
+            raise TypeError(f"{cls.__qualname__}: '{key}' is both declared and in `defaults`; keep one")
+        old = inherited[key]
+        check(key, value, old)
+        annotations[key] = old.type
+        if isinstance(value, (list, dict, tuple)):
+            setattr(cls, key, field(default_factory=lambda v=value: type(v)(v), metadata=old.metadata))
+        else:
+            setattr(cls, key, field(default=value, metadata=old.metadata))
 
 
 class Variant:
