@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -38,6 +38,51 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Nets = Mapping[str, nn.Module]  # what the engine hands a variant: its nets (+ auxiliary modules), read-only
 Row = tuple[str, Tensor]  # a labelled row of a sample grid: ("A→B", [N, C, H, W])
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure a variant reports (in `evaluate`), with the one line shown next to it in the
+    gallery and `translate eval`. A key ending in "_" explains every figure it prefixes;
+    "{d}" in the text is replaced by the rest of the key (psnr_AtoB: "A→B")."""
+
+    explanation: str
+
+
+@runtime_checkable
+class NetAttributes(Protocol):
+    """What a translator net states about itself (checked when it is built for inference):
+    channels in and out, the multiple its input sides must be, and its upscaling factor."""
+
+    in_channels: int
+    out_channels: int
+    size_multiple: int
+    scale: int
+
+
+def net_attributes(net: nn.Module, channels: int) -> tuple[int, int, int, int]:
+    """(in_channels, out_channels, size_multiple, scale) of a translator net: what it states
+    (NetAttributes), else `channels` in and out, any size, scale 1 (a net stating nothing).
+    A stated attribute of the wrong type is a TypeError naming it."""
+    values = []
+    for attr, default in (("in_channels", channels), ("out_channels", channels), ("size_multiple", 1), ("scale", 1)):
+        value = getattr(net, attr, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise TypeError(f"{type(net).__name__}.{attr} must be a positive int (NetAttributes), got {value!r}")
+        values.append(value)
+    return values[0], values[1], values[2], values[3]
+
+
+# Figures the base `evaluate` (and `translate eval`) reports, by key or prefix.
+BASE_FIGURES = {
+    "psnr_identity": Figure("baseline: the PSNR of leaving the input unchanged (A compared with the true B): "
+                            "what doing nothing scores"),
+    "psnr_": Figure("PSNR (dB) of {d} against the true target of held-out pairs (higher is better)"),
+    "ssim_": Figure("SSIM of {d} against the true target (1 = identical)"),
+    "lpips_": Figure("LPIPS of {d} against the true target (lower is better)"),
+    "fid_": Figure("FID of {d} outputs against real target-domain images, Inception-v3 features (lower is better)"),
+    "kid_": Figure("KID ×1000 of {d} outputs against real target-domain images (lower is better)"),
+}
 
 
 def option(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - mirrors argparse
@@ -118,6 +163,7 @@ class Variant:
     ema_nets: ClassVar[tuple[str, ...]] = ()  # nets the engine may keep an EMA copy of
     description: ClassVar[str] = ""
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)  # the nets' image range (data arrive in [-1, 1])
+    figures: ClassVar[dict[str, Figure]] = {}  # what this variant's `evaluate` figures mean (BASE_FIGURES too)
 
     def __init__(self, cfg: VariantConfig) -> None:
         self.cfg = cfg
@@ -141,12 +187,16 @@ class Variant:
 
     def translator_meta(self, name: str, net: nn.Module) -> TranslatorMeta:
         """What inference needs to run `translators()[name]` without the training code."""
-        c = self.cfg.channels
-        return TranslatorMeta.image(
-            in_channels=getattr(net, "in_channels", c), out_channels=getattr(net, "out_channels", c),
-            in_range=self.value_range, out_range=self.value_range,
-            size_multiple=int(getattr(net, "size_multiple", 1)), scale=int(getattr(net, "scale", 1)),
-        )
+        c_in, c_out, multiple, scale = net_attributes(net, self.cfg.channels)
+        return TranslatorMeta.image(in_channels=c_in, out_channels=c_out, in_range=self.value_range,
+                                    out_range=self.value_range, size_multiple=multiple, scale=scale)
+
+    def example_inputs(self, cfg: VariantConfig, batch: int, size: int) -> dict[str, tuple[Tensor, ...]]:
+        """Inputs of each net that is not a translator, for the size pre-flight: {net: (args...)}
+        at `batch` images of `size` px (the translators' output size). Default: one image of
+        `cfg.channels` per net (and a class label for nets with `num_classes`). A conditional
+        D that sees input ⊕ output declares its 2·channels here. Tensors are made on "meta"."""
+        return {}
 
     # --- optional hooks ------------------------------------------------------------------------
     @classmethod
@@ -197,6 +247,11 @@ class Variant:
             scores["psnr_identity"] = psnr(self.from_data(truth["A"]), self.from_data(truth["B"]), self.value_range).item()
         return scores
 
+    @classmethod
+    def explain(cls, key: str) -> str:
+        """The one line explaining figure `key` (this variant's `figures`, then BASE_FIGURES)."""
+        return explain(key, {**BASE_FIGURES, **cls.figures})
+
     def state_dict(self) -> dict[str, Any]:
         """Training state that is not a net/optimizer (image pools, counters)."""
         return {}
@@ -211,6 +266,20 @@ class Variant:
         if (lo, hi) == (-1.0, 1.0):
             return x
         return (x + 1) / 2 * (hi - lo) + lo
+
+
+def explain(key: str, figures: Mapping[str, Figure]) -> str:
+    """The explanation of `key` among `figures` (exact key, else the longest matching prefix)."""
+    if key in figures:
+        return figures[key].explanation
+    for prefix in sorted((k for k in figures if k.endswith("_") and key.startswith(k)), key=len, reverse=True):
+        rest = key[len(prefix):]
+        text = figures[prefix].explanation
+        if rest.endswith("_baseline"):
+            what = "the untranslated inputs" if prefix in ("fid_", "kid_") else "the inputs"
+            return "baseline: " + text.format(d=what).replace(" outputs", "") + " — what doing nothing scores"
+        return text.format(d=rest.replace("to", "→") if "to" in rest else rest)
+    return ""
 
 
 def _directions(translators: Mapping[str, Any], batch: Any) -> list[tuple[str, str, str]]:
