@@ -4,7 +4,7 @@ Third-party plugins add their own with ``@register_net("name")`` on a class or f
 """
 from __future__ import annotations
 
-from translate.nets import coupled, dcgan, discogan, mlp, patchgan, resnet, srresnet  # noqa: F401 - they register
+from translate.nets import coupled, dcgan, discogan, mlp, patchgan, resnet, srresnet, unet  # noqa: F401 - they register
 from translate.nets.init import init_weights
 from translate.nets.registry import NETS, build_net, count_params, register_net
 
