@@ -17,7 +17,6 @@ running statistics, no dropout). See translate.nets.unet.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,8 +116,6 @@ class Pix2Pix(Variant):
         return scores
 
 
-_LEVEL = re.compile(r"^model\.model\.((?:1\.model\.)*)\d+\.weight$")
-
 
 @register_weight_format
 class OfficialUnetGenerator(WeightFormat):
@@ -132,7 +129,7 @@ class OfficialUnetGenerator(WeightFormat):
         return "model.model.0.weight" in sd and "model.model.1.model.1.weight" in sd
 
     def build(self, sd: dict[str, Any], source: str) -> tuple[Any, dict[str, Any]]:
-        levels = 1 + max(m.group(1).count("1.model.") for k in sd if (m := _LEVEL.match(k)))
+        levels = max(k.split(".").count("model") for k in sd) - 1  # model.model.0 is level 1, each block nests one
         first, last = sd["model.model.0.weight"], sd.get("model.model.3.weight")
         if last is None:
             raise WeightsError(f"{source}: a U-Net state dict without its last layer 'model.model.3.weight'")

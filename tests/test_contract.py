@@ -25,8 +25,8 @@ from translate.variant import VARIANTS, register_variant
 
 from conftest import QUIET, TINY, Toy, tiny_batch, tiny_config, write_images
 
-BUILT_INS = ["cyclegan", "discogan", "srgan", "gan", "cgan", "cogan"]
-DISCRIMINATORS = {"cyclegan": 2, "discogan": 2, "srgan": 1, "gan": 1, "cgan": 1, "cogan": 2}
+BUILT_INS = ["cyclegan", "discogan", "srgan", "gan", "cgan", "cogan", "pix2pix"]
+DISCRIMINATORS = {"cyclegan": 2, "discogan": 2, "srgan": 1, "gan": 1, "cgan": 1, "cogan": 2, "pix2pix": 1}
 
 
 def _vgg_standin(layer: str, weights: object) -> nn.Module:

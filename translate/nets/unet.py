@@ -80,6 +80,11 @@ def set_test_mode(net: nn.Module, mode: str = "paper", seed: int = 0) -> nn.Modu
     return net
 
 
+def has_test_modes(net: nn.Module) -> bool:
+    """Whether `net` behaves differently in the paper's and the `--eval` test mode."""
+    return any(isinstance(m, (PerImageBatchNorm2d, TestTimeDropout)) for m in net.modules())
+
+
 def _norm(kind: str, channels: int) -> nn.Module:
     return PerImageBatchNorm2d(channels) if kind == "batch" else norm_layer(kind, channels)
 
