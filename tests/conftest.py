@@ -83,7 +83,7 @@ def tiny_config(variant: str, **extra: Any) -> VariantConfig:
 
 
 def tiny_batch(variant: str, cfg: VariantConfig, n: int = 2) -> dict[str, torch.Tensor]:
-    """A random batch of the variant's data kind, images in [-1, 1] (SR: LR in [0, 1])."""
+    """A random batch of the variant's data kind, images in [-1, 1]."""
     from translate import discovery
 
     discovery.load_all()
@@ -93,7 +93,7 @@ def tiny_batch(variant: str, cfg: VariantConfig, n: int = 2) -> dict[str, torch.
         return torch.rand(n, c, size, size) * 2 - 1
 
     if kind == "sr":
-        return {"lr": (img(s // cfg.scale) + 1) / 2, "hr": img()}
+        return {"lr": img(s // cfg.scale), "hr": img()}
     if kind == "single":
         return {"image": img()}
     if kind == "labelled":
