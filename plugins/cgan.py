@@ -25,7 +25,8 @@ from torch import Tensor
 
 from translate.errors import ConfigError
 from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
-from translate.metrics.generative import cgan_scores
+from translate.figures import GENERATIVE
+from translate.metrics.generative import label_scores
 from translate.variant import Nets, Row, option, register_variant
 
 
@@ -40,6 +41,7 @@ class CGANConfig(NoiseConfig):
 class CGAN(NoiseVariant):
     name = "cgan"
     description = "Class-conditional GAN: y fed to G and D (Mirza & Osindero 2014), conditional DCGAN nets"
+    figures = GENERATIVE  # what its evaluate() reports
     config = CGANConfig
     data = "labelled"
     # The built-in demo (no --data): 10 classes of 32 px grey glyphs, 2,790 steps (a few minutes on 2 CPU cores).
@@ -102,5 +104,5 @@ class CGAN(NoiseVariant):
         z = latents(labels.shape[0], self.cfg.z_dim, EVAL_SEED, device_of(G))
         fake = generate(G, z, labels)
         names = truth.get("class_names") or [str(i) for i in range(k)]
-        scores = cgan_scores(classifier, fake, labels.cpu(), truth["images"].cpu(), names)
+        scores = label_scores(classifier, fake, labels.cpu(), truth["images"].cpu(), names)
         return {**scores, "classifier_real_accuracy": real_accuracy}

@@ -29,7 +29,7 @@ from translate.inference.formats import WeightFormat, register_weight_format
 from translate.losses import l1, objective
 from translate.metrics.image import ssim
 from translate.nets import build_net
-from translate.variant import Figure, Nets, Variant, VariantConfig, option, register_variant
+from translate.variant import Nets, Variant, VariantConfig, option, register_variant
 from translate.weights import load_into
 
 
@@ -59,9 +59,6 @@ class Pix2Pix(Variant):
     demo = {
         "generator": "unet_32", "ngf": 32, "ndf": 32, "image_size": 32, "load_size": 36, "batch_size": 4,
         "epochs": 12, "decay_epochs": 8,
-    }
-    figures = {
-        "ssim_identity": Figure("baseline: SSIM of leaving the input unchanged (the label map against the true scene)"),
     }
 
     def __init__(self, cfg: Pix2PixConfig) -> None:

@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from translate.errors import ConfigError
 from translate.families import adam, make_net
+from translate.figures import SUPER_RESOLUTION
 from translate.losses import mse, objective
 from translate.meta import TranslatorMeta
 from translate.metrics.image import psnr_y, ssim_y
@@ -80,6 +81,7 @@ class SRGANConfig(VariantConfig):
 class SRGAN(Variant):
     name = "srgan"
     description = "4× super-resolution: SRResNet (MSE) then SRGAN (VGG54 + adversarial) (Ledig et al. 2017)"
+    figures = SUPER_RESOLUTION  # what its evaluate() reports
     config = SRGANConfig
     data = "sr"
     ema_nets = ("G",)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import torch
 from torch import Tensor, nn
 
+from translate.figures import TRANSLATION, Figure, explain
 from translate.meta import TranslatorMeta
 from translate.registry import Registry
 
@@ -38,15 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Nets = Mapping[str, nn.Module]  # what the engine hands a variant: its nets (+ auxiliary modules), read-only
 Row = tuple[str, Tensor]  # a labelled row of a sample grid: ("A→B", [N, C, H, W])
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A figure a variant reports (in `evaluate`), with the one line shown next to it in the
-    gallery and `translate eval`. A key ending in "_" explains every figure it prefixes;
-    "{d}" in the text is replaced by the rest of the key (psnr_AtoB: "A→B")."""
-
-    explanation: str
 
 
 @runtime_checkable
@@ -71,18 +63,6 @@ def net_attributes(net: nn.Module, channels: int) -> tuple[int, int, int, int]:
             raise TypeError(f"{type(net).__name__}.{attr} must be a positive int (NetAttributes), got {value!r}")
         values.append(value)
     return values[0], values[1], values[2], values[3]
-
-
-# Figures the base `evaluate` (and `translate eval`) reports, by key or prefix.
-BASE_FIGURES = {
-    "psnr_identity": Figure("baseline: the PSNR of leaving the input unchanged (A compared with the true B): "
-                            "what doing nothing scores"),
-    "psnr_": Figure("PSNR (dB) of {d} against the true target of held-out pairs (higher is better)"),
-    "ssim_": Figure("SSIM of {d} against the true target (1 = identical)"),
-    "lpips_": Figure("LPIPS of {d} against the true target (lower is better)"),
-    "fid_": Figure("FID of {d} outputs against real target-domain images, Inception-v3 features (lower is better)"),
-    "kid_": Figure("KID ×1000 of {d} outputs against real target-domain images (lower is better)"),
-}
 
 
 def option(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - mirrors argparse
@@ -163,7 +143,7 @@ class Variant:
     ema_nets: ClassVar[tuple[str, ...]] = ()  # nets the engine may keep an EMA copy of
     description: ClassVar[str] = ""
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)  # the nets' image range (data arrive in [-1, 1])
-    figures: ClassVar[dict[str, Figure]] = {}  # what this variant's `evaluate` figures mean (BASE_FIGURES too)
+    figures: ClassVar[dict[str, Figure]] = {}  # what this variant's `evaluate` figures mean (over figures.TRANSLATION)
 
     def __init__(self, cfg: VariantConfig) -> None:
         self.cfg = cfg
@@ -248,9 +228,14 @@ class Variant:
         return scores
 
     @classmethod
+    def figure_table(cls) -> dict[str, Figure]:
+        """Every figure this variant may report, with its explanation (its own over TRANSLATION's)."""
+        return {**TRANSLATION, **cls.figures}
+
+    @classmethod
     def explain(cls, key: str) -> str:
-        """The one line explaining figure `key` (this variant's `figures`, then BASE_FIGURES)."""
-        return explain(key, {**BASE_FIGURES, **cls.figures})
+        """The one line explaining figure `key` ("" if the variant does not say)."""
+        return explain(key, cls.figure_table())
 
     def state_dict(self) -> dict[str, Any]:
         """Training state that is not a net/optimizer (image pools, counters)."""
@@ -266,20 +251,6 @@ class Variant:
         if (lo, hi) == (-1.0, 1.0):
             return x
         return (x + 1) / 2 * (hi - lo) + lo
-
-
-def explain(key: str, figures: Mapping[str, Figure]) -> str:
-    """The explanation of `key` among `figures` (exact key, else the longest matching prefix)."""
-    if key in figures:
-        return figures[key].explanation
-    for prefix in sorted((k for k in figures if k.endswith("_") and key.startswith(k)), key=len, reverse=True):
-        rest = key[len(prefix):]
-        text = figures[prefix].explanation
-        if rest.endswith("_baseline"):
-            what = "the untranslated inputs" if prefix in ("fid_", "kid_") else "the inputs"
-            return "baseline: " + text.format(d=what).replace(" outputs", "") + " — what doing nothing scores"
-        return text.format(d=rest.replace("to", "→") if "to" in rest else rest)
-    return ""
 
 
 def _directions(translators: Mapping[str, Any], batch: Any) -> list[tuple[str, str, str]]:

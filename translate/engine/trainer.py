@@ -33,8 +33,9 @@ from translate.engine.ema import EMA, _unwrap
 from translate.engine.runlog import RunLog
 from translate.engine.step import Step
 from translate.engine.warmstart import start_from
-from translate.progress import Progress as Report
 from translate.errors import ConfigError, PluginError, WeightsError
+from translate.figures import explanations
+from translate.progress import Progress as Report
 from translate.variant import Variant, VariantConfig
 
 CKPT_FORMAT = "translate.checkpoint/1"
@@ -306,6 +307,7 @@ class Trainer:
         if not interrupted and self.data.ground_truth is not None and self.dist.is_main:
             scores = self.evaluate()
             summary.update(scores)
+            summary["explanations"] = explanations(scores, self.variant.figure_table())  # read by the gallery
             self.run.log(self.progress.step, scores, kind="eval")
             self.run.hparams(C.to_plain(self.model_cfg), scores)
         self.run.end_session(self.progress.step, interrupted)
