@@ -27,6 +27,7 @@ from translate.errors import ConfigError
 from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
 from translate.figures import GENERATIVE
 from translate.metrics.generative import label_scores
+from translate.metrics.judge import judge_of
 from translate.variant import Nets, Row, option, register_variant
 
 
@@ -97,7 +98,7 @@ class CGAN(NoiseVariant):
 
     def evaluate(self, nets: Nets, truth: dict[str, Any]) -> dict[str, float]:
         """Does an independent classifier see the requested class? Per label, and overall."""
-        classifier, real_accuracy = truth["classifier"]()
+        classifier, real_accuracy = judge_of(truth)
         k, G = self.cfg.num_classes, nets["G"]
         per_class = math.ceil(self.cfg.eval_samples / k)
         labels = torch.arange(k, device=device_of(G)).repeat_interleave(per_class)

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
 from translate.figures import GENERATIVE
 from translate.metrics.generative import coupled_scores, known_mapping
+from translate.metrics.judge import judge_of
 from translate.variant import Nets, Row, option, register_variant
 
 
@@ -84,7 +85,7 @@ class CoGAN(NoiseVariant):
 
     def evaluate(self, nets: Nets, truth: dict[str, Any]) -> dict[str, float]:
         """Pair consistency under the demo's known correspondence, paired vs unrelated pairs."""
-        classifier, _ = truth["classifier"]()
+        classifier, _ = judge_of(truth)
         G = nets["G"]
         z = latents(self.cfg.eval_samples, self.cfg.z_dim, EVAL_SEED, device_of(G))
         x1, x2 = generate(lambda w: G(w, domain=0), z), generate(lambda w: G(w, domain=1), z)

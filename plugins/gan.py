@@ -20,6 +20,7 @@ from torch import Tensor
 from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
 from translate.figures import GENERATIVE
 from translate.metrics.generative import coverage_scores
+from translate.metrics.judge import judge_of
 from translate.variant import Nets, Row, register_variant
 
 
@@ -62,7 +63,7 @@ class GAN(NoiseVariant):
 
     def evaluate(self, nets: Nets, truth: dict[str, Any]) -> dict[str, float]:
         """Mode coverage and Fréchet distance, judged by a classifier trained on real data only."""
-        classifier, real_accuracy = truth["classifier"]()
+        classifier, real_accuracy = judge_of(truth)
         G = nets["G"]
         fake = generate(G, latents(self.cfg.eval_samples, self.cfg.z_dim, EVAL_SEED, device_of(G)))
         scores = coverage_scores(classifier, fake, truth["images"].cpu(), classifier.head.out_features)

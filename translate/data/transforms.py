@@ -45,10 +45,3 @@ def to_tensor(image: np.ndarray) -> Tensor:
         image = image[..., None]
     t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()
     return t.div_(127.5).sub_(1.0)
-
-
-def to_uint8(t: Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
-    """CxHxW float → HxWxC uint8 (rounded)."""
-    lo, hi = value_range
-    x = ((t.detach().float().cpu() - lo) / (hi - lo)).clamp(0, 1).mul(255).round().to(torch.uint8)
-    return x.permute(1, 2, 0).numpy()

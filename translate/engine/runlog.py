@@ -29,10 +29,6 @@ class RunLog:
             for sub in (self.dir.checkpoints_dir, self.dir.samples_dir):
                 sub.mkdir(parents=True, exist_ok=True)
 
-    @property
-    def checkpoints(self) -> Path:
-        return self.dir.checkpoints_dir
-
     def write_config(self, config: dict[str, Any]) -> None:
         if self.active:
             self.dir.write_config(config)

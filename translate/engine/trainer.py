@@ -360,9 +360,6 @@ class Trainer:
             signal.signal(s, handler)
         return lambda: [signal.signal(s, h) for s, h in previous.items()]
 
-    def request_stop(self) -> None:
-        self._stop.set()
-
 
 def _check_contract(variant: Variant) -> None:
     """A variant written for 0.1 (train_step(batch, step), nets kept on the variant) gets one line."""
