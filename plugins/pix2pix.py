@@ -55,10 +55,11 @@ class Pix2Pix(Variant):
     description = "Paired translation: U-Net + conditional PatchGAN, GAN + 100·L1 (Isola et al. 2017)"
     config = Pix2PixConfig
     data = "paired"
-    # The built-in demo (no --data): apple label maps → rendered scenes at 32 px, small nets.
+    # The built-in demo (no --data): apple label maps → rendered scenes at 32 px, small nets, 500 steps
+    # (+9 dB over doing nothing when measured; the paper's recipe applies whenever --data is given).
     demo = {
         "generator": "unet_32", "ngf": 32, "ndf": 32, "image_size": 32, "load_size": 36, "batch_size": 4,
-        "epochs": 12, "decay_epochs": 8,
+        "epochs": 6, "decay_epochs": 4,
     }
 
     def __init__(self, cfg: Pix2PixConfig) -> None:

@@ -15,7 +15,12 @@ Optional hooks, each with a default that fits most variants:
     lr_lambda(cfg)           the LR schedule: a factor per epoch (or one per optimizer name)
     sample_rows(nets, b)     named rows of the sample grids (default: from the translators)
     evaluate(nets, truth)    figures on held-out data with known answers (default: from the translators)
+    example_inputs(cfg, b, s) inputs of nets that are not image-in nets, for the size pre-flight
     state_dict()/load_state_dict()   training state that is not a net or optimizer (image pools)
+
+Declared, not guessed (contract v3): the data kind (`data`, whose keys and ranges are declared
+in translate.data), what the figures mean (`figures`), net attributes (`NetAttributes`), and a
+config's changed base defaults (`defaults = {...}` on the config class).
 
 Translators named `XtoY` (e.g. AtoB, BtoA) over batches with X and Y keys get the sample rows
 `real X, X→Y, X→Y→X` and the ground-truth PSNR of X→Y for free.
