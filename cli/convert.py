@@ -37,6 +37,8 @@ def convert_cmd(
     gallery_size: int = typer.Option(24, "--gallery-size", help="images on the --gallery page"),
     nproc: int = typer.Option(1, "--nproc", help="processes on this machine (one per GPU where there are GPUs): "
                               "each converts its share of the files (also: torchrun ... -m translate convert ...)"),
+    eval_mode: bool = typer.Option(False, "--eval", help="BatchNorm running statistics, no dropout (the reference's "
+                                   "--eval); default: the paper's test time for nets that have one (pix2pix)"),
     quiet: bool = quiet_option(),
 ) -> None:
     import logging
@@ -49,7 +51,8 @@ def convert_cmd(
     relaunch(nproc)
     dist = parallel.init_from_env("cpu", backend="gloo")  # object collectives only: gloo everywhere
     log = logging.getLogger("translate")
-    translator = open_model(model, variant, backend, device, precision, plugin).pick(direction)
+    translator = open_model(model, variant, backend, device, precision, plugin,
+                            test_mode="eval" if eval_mode else None).pick(direction)
     options = ConvertOptions(ext=ext, quality=quality, tile=tile, overlap=overlap, batch_size=batch_size,
                              workers=workers, overwrite=overwrite, progress=progress)
     if max_pixels is not None:
@@ -107,6 +110,8 @@ def export_cmd(
     keep_fp32: list[str] = typer.Option([], "--keep-fp32", help="convolutions kept in fp32: first, last, a node name, "
                                         "none, or auto (default: all int8 if that is 1.05× faster and keeps 40 dB to fp32 on "
                                         "your photos, else the last conv, the one that paints the picture, stays fp32)"),
+    eval_mode: bool = typer.Option(False, "--eval", help="BatchNorm running statistics, no dropout (the reference's "
+                                   "--eval); default: the paper's test time for nets that have one (pix2pix)"),
 ) -> None:
     from translate.errors import ConfigError, TranslateError
     from translate.inference import export as E
@@ -128,7 +133,8 @@ def export_cmd(
             keep = tuple(k for k in keep_fp32 if k != "none") if keep_fp32 else Recipe.keep_fp32
             recipe = Recipe(method=calibration, keep_fp32=keep)
         result = E.export_onnx(loaded, output, direction, exporter=exporter, opset=opset, check=check,
-                               quantize=quantize, calibrate=calibrate, recipe=recipe, calibrate_count=calibrate_count)
+                               quantize=quantize, calibrate=calibrate, recipe=recipe, calibrate_count=calibrate_count,
+                               test_mode="eval" if eval_mode else "paper")
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     from translate.hub.card import write_beside
@@ -159,9 +165,12 @@ def sample_cmd(
     plugin: list[str] = typer.Option([], "--plugin", help="load a plugin .py file first (repeatable)"),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps"),
     backend: str = typer.Option("auto", "--backend", help="torch or onnx (auto: onnx for .onnx files)"),
+    eval_mode: bool = typer.Option(False, "--eval", help="BatchNorm running statistics, no dropout (the reference's "
+                                   "--eval); default: the paper's test time for nets that have one (pix2pix)"),
 ) -> None:
     from translate.inference.sample import sample
     from translate.inference.loading import open_model
 
-    paths = sample(open_model(model, None, backend, device, "fp32", plugin), out, n, label, seed, separate, direction)
+    paths = sample(open_model(model, None, backend, device, "fp32", plugin, test_mode="eval" if eval_mode else None),
+                   out, n, label, seed, separate, direction)
     typer.echo(f"wrote {paths[0]}" if len(paths) == 1 else f"wrote {len(paths)} images to {out}")

@@ -49,7 +49,7 @@ def eval_cmd(
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("what it is", overflow="fold", ratio=1)
     for key, value in report["figures"].items():
-        table.add_row(key, f"{value:.4g}", explain(key.split("/")[0]))
+        table.add_row(key, f"{value:.4g}", explain(key, report.get("explanations")))
     Console().print(table)
     for note in report.get("notes", []):
         logging.getLogger("translate").warning(note)

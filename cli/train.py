@@ -60,7 +60,8 @@ def train_cmd(
     plan = T.plan(variant, data, data_b, name, resume, config, sets, plugin, runs_dir)
     summary = T.run(plan)
     for key, value in summary.items():
-        echo(f"  {key}: {value}")
+        if key != "explanations":  # the gallery's: what each figure means
+            echo(f"  {key}: {value}")
     if summary.get("interrupted"):
         echo(f"interrupted: checkpoint saved; continue with `translate train --resume {plan.run_dir}`")
         raise typer.Exit(130)

@@ -25,7 +25,9 @@ from torch import Tensor
 
 from translate.errors import ConfigError
 from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
-from translate.metrics.generative import cgan_scores
+from translate.figures import GENERATIVE
+from translate.metrics.generative import label_scores
+from translate.metrics.judge import judge_of
 from translate.variant import Nets, Row, option, register_variant
 
 
@@ -40,6 +42,7 @@ class CGANConfig(NoiseConfig):
 class CGAN(NoiseVariant):
     name = "cgan"
     description = "Class-conditional GAN: y fed to G and D (Mirza & Osindero 2014), conditional DCGAN nets"
+    figures = GENERATIVE  # what its evaluate() reports
     config = CGANConfig
     data = "labelled"
     # The built-in demo (no --data): 10 classes of 32 px grey glyphs, 2,790 steps (a few minutes on 2 CPU cores).
@@ -95,12 +98,12 @@ class CGAN(NoiseVariant):
 
     def evaluate(self, nets: Nets, truth: dict[str, Any]) -> dict[str, float]:
         """Does an independent classifier see the requested class? Per label, and overall."""
-        classifier, real_accuracy = truth["classifier"]()
+        classifier, real_accuracy = judge_of(truth)
         k, G = self.cfg.num_classes, nets["G"]
         per_class = math.ceil(self.cfg.eval_samples / k)
         labels = torch.arange(k, device=device_of(G)).repeat_interleave(per_class)
         z = latents(labels.shape[0], self.cfg.z_dim, EVAL_SEED, device_of(G))
         fake = generate(G, z, labels)
         names = truth.get("class_names") or [str(i) for i in range(k)]
-        scores = cgan_scores(classifier, fake, labels.cpu(), truth["images"].cpu(), names)
+        scores = label_scores(classifier, fake, labels.cpu(), truth["images"].cpu(), names)
         return {**scores, "classifier_real_accuracy": real_accuracy}

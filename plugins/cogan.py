@@ -20,7 +20,9 @@ from typing import Any, ClassVar
 from torch import Tensor, nn
 
 from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
-from translate.metrics.generative import cogan_scores, known_mapping
+from translate.figures import GENERATIVE
+from translate.metrics.generative import coupled_scores, known_mapping
+from translate.metrics.judge import judge_of
 from translate.variant import Nets, Row, option, register_variant
 
 
@@ -41,6 +43,7 @@ class CoGANConfig(NoiseConfig):
 class CoGAN(NoiseVariant):
     name = "cogan"
     description = "Coupled GANs: a joint distribution of two domains from unpaired data (Liu & Tuzel 2016)"
+    figures = GENERATIVE  # what its evaluate() reports
     config = CoGANConfig
     data = "two_folders"
     ema_nets = ()
@@ -82,9 +85,9 @@ class CoGAN(NoiseVariant):
 
     def evaluate(self, nets: Nets, truth: dict[str, Any]) -> dict[str, float]:
         """Pair consistency under the demo's known correspondence, paired vs unrelated pairs."""
-        classifier, _ = truth["classifier"]()
+        classifier, _ = judge_of(truth)
         G = nets["G"]
         z = latents(self.cfg.eval_samples, self.cfg.z_dim, EVAL_SEED, device_of(G))
         x1, x2 = generate(lambda w: G(w, domain=0), z), generate(lambda w: G(w, domain=1), z)
         mapping = known_mapping(truth["mapping"], self.value_range)
-        return cogan_scores(classifier, x1, x2, mapping, self.value_range)
+        return coupled_scores(classifier, x1, x2, mapping, self.value_range)

@@ -12,6 +12,7 @@ history of the last 50 generated images, their loss halved.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +21,11 @@ from torch import Tensor
 
 from translate.families import TwoDomainConfig, TwoDomainVariant
 from translate.history import ImagePool
+from translate.inference.formats import WeightFormat, register_weight_format
 from translate.losses import l1
+from translate.nets import build_net
 from translate.variant import Nets, option, register_variant
+from translate.weights import LEGACY_NORM_BUFFERS, load_into
 
 
 @dataclass
@@ -85,3 +89,31 @@ class CycleGAN(TwoDomainVariant):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pool_A.images = list(state.get("pool_A", []))
         self.pool_B.images = list(state.get("pool_B", []))
+
+
+_BLOCK = re.compile(r"^model\.(\d+)\.conv_block\.1\.weight$")
+
+
+@register_weight_format
+class OfficialResnetGenerator(WeightFormat):
+    """The released CycleGAN generators (horse2zebra.pth, ...): junyanz's ResnetGenerator keys,
+    legacy InstanceNorm buffers dropped, the number of residual blocks read from the keys."""
+
+    name, variant, translator = "junyanz-resnet", "cyclegan", "AtoB"
+    layout = "'model.1.weight' and 'model.N.conv_block.1.weight' keys (junyanz ResnetGenerator)"
+
+    def matches(self, sd: dict[str, Any]) -> bool:
+        return "model.1.weight" in sd and any(_BLOCK.match(k) for k in sd)
+
+    def build(self, sd: dict[str, Any], source: str) -> tuple[Any, dict[str, Any]]:
+        batch_norm = "model.2.weight" in sd  # affine norm layers: a BatchNorm generator (pix2pix option)
+        if not batch_norm:
+            sd = {k: v for k, v in sd.items() if k.rsplit(".", 1)[-1] not in LEGACY_NORM_BUFFERS}
+        blocks = sorted(int(m.group(1)) for k in sd if (m := _BLOCK.match(k)))
+        first = sd["model.1.weight"]
+        last = max(int(k.split(".")[1]) for k in sd if k.startswith("model.") and k.endswith(".weight"))
+        kwargs = {"in_channels": int(first.shape[1]), "out_channels": int(sd[f"model.{last}.weight"].shape[0]),
+                  "ngf": int(first.shape[0]), "n_blocks": len(blocks), "norm": "batch" if batch_norm else "instance"}
+        net = build_net("resnet", **kwargs)
+        load_into(net, sd, source)
+        return net, {"name": "resnet", "kwargs": kwargs}

@@ -18,7 +18,9 @@ from typing import Any
 from torch import Tensor
 
 from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
-from translate.metrics.generative import gan_scores
+from translate.figures import GENERATIVE
+from translate.metrics.generative import coverage_scores
+from translate.metrics.judge import judge_of
 from translate.variant import Nets, Row, register_variant
 
 
@@ -31,6 +33,7 @@ class GANConfig(NoiseConfig):
 class GAN(NoiseVariant):
     name = "gan"
     description = "Unconditional image GAN: non-saturating BCE, DCGAN nets (Goodfellow 2014; Radford 2015)"
+    figures = GENERATIVE  # what its evaluate() reports
     config = GANConfig
     data = "single"
     # The built-in demo (no --data): 32 px grey glyphs, narrow nets, 2,790 steps (a few minutes on 2 CPU cores).
@@ -60,8 +63,8 @@ class GAN(NoiseVariant):
 
     def evaluate(self, nets: Nets, truth: dict[str, Any]) -> dict[str, float]:
         """Mode coverage and Fréchet distance, judged by a classifier trained on real data only."""
-        classifier, real_accuracy = truth["classifier"]()
+        classifier, real_accuracy = judge_of(truth)
         G = nets["G"]
         fake = generate(G, latents(self.cfg.eval_samples, self.cfg.z_dim, EVAL_SEED, device_of(G)))
-        scores = gan_scores(classifier, fake, truth["images"].cpu(), classifier.head.out_features)
+        scores = coverage_scores(classifier, fake, truth["images"].cpu(), classifier.head.out_features)
         return {**scores, "classifier_real_accuracy": real_accuracy}

@@ -1,7 +1,8 @@
 """SRGAN — Ledig et al., "Photo-Realistic Single Image Super-Resolution Using a Generative
 Adversarial Network", CVPR 2017 (arXiv 1609.04802).
 
-A generator G (SRResNet) maps an LR image x ∈ [0, 1] to SR = G(x) ∈ [-1, 1], 4× larger.
+A generator G (SRResNet) maps an LR image x ∈ [0, 1] to SR = G(x) ∈ [-1, 1], 4× larger (the
+data arrive in [-1, 1], as every kind's do: `lr_input` maps the LR images to G's range).
 Training has two phases:
 
     srresnet:  min_G  MSE(G(x), y)                                          (pixel loss)
@@ -31,6 +32,7 @@ from torch import Tensor, nn
 
 from translate.errors import ConfigError
 from translate.families import adam, make_net
+from translate.figures import SUPER_RESOLUTION
 from translate.losses import mse, objective
 from translate.meta import TranslatorMeta
 from translate.metrics.image import psnr_y, ssim_y
@@ -79,6 +81,7 @@ class SRGANConfig(VariantConfig):
 class SRGAN(Variant):
     name = "srgan"
     description = "4× super-resolution: SRResNet (MSE) then SRGAN (VGG54 + adversarial) (Ledig et al. 2017)"
+    figures = SUPER_RESOLUTION  # what its evaluate() reports
     config = SRGANConfig
     data = "sr"
     ema_nets = ("G",)
@@ -151,8 +154,13 @@ class SRGAN(Variant):
     def in_gan_phase(self, epoch: int) -> bool:
         return epoch >= self.gan_start
 
+    @staticmethod
+    def lr_input(lr: Tensor) -> Tensor:
+        """LR images from the data ([-1, 1]) in G's input range [0, 1]."""
+        return (lr + 1) * 0.5
+
     def train_step(self, nets: Nets, batch: dict[str, Tensor], step: Any) -> dict[str, Tensor]:
-        lr, hr = batch["lr"], batch["hr"]
+        lr, hr = self.lr_input(batch["lr"]), batch["hr"]
         if not self.in_gan_phase(step.epoch):
             loss = mse(nets["G"](lr), hr)
             step.update("G", loss)
@@ -180,13 +188,13 @@ class SRGAN(Variant):
     def sample_rows(self, nets: Nets, batch: dict[str, Tensor]) -> list[Row]:
         """LR (nearest-neighbour enlarged), SR, HR."""
         lr = batch["lr"]
-        big = F.interpolate(lr, scale_factor=self.cfg.scale, mode="nearest") * 2 - 1
-        return [("LR (nearest)", big), ("SR", nets["G"](lr)), ("HR", batch["hr"])]
+        big = F.interpolate(lr, scale_factor=self.cfg.scale, mode="nearest")
+        return [("LR (nearest)", big), ("SR", nets["G"](self.lr_input(lr))), ("HR", batch["hr"])]
 
     def evaluate(self, nets: Nets, truth: dict[str, Tensor]) -> dict[str, float]:
         """PSNR-Y / SSIM-Y (border crop = scale) of G and of bicubic upscaling on held-out images."""
         k = self.cfg.scale
-        sr = nets["G"](truth["lr"])
+        sr = nets["G"](self.lr_input(truth["lr"]))
         p, p_bic = psnr_y(sr, truth["hr"], crop=k).mean(), psnr_y(truth["bicubic"], truth["hr"], crop=k).mean()
         return {
             "psnr_y": p.item(), "psnr_y_bicubic": p_bic.item(), "psnr_y_gain": (p - p_bic).item(),

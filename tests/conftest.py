@@ -60,6 +60,7 @@ TINY: dict[str, list[str]] = {
     "gan": ["image_size=16", "load_size=16", "ngf=4", "ndf=4", "z_dim=8", "batch_size=2"],
     "cgan": ["image_size=16", "load_size=16", "ngf=4", "ndf=4", "z_dim=8", "batch_size=2"],
     "cogan": ["ngf=4", "ndf=2", "z_dim=8", "batch_size=2"],
+    "pix2pix": ["generator=unet_32", "ngf=4", "ndf=4", "image_size=32", "load_size=34", "batch_size=2"],
 }
 TINY_CYCLEGAN = [*TINY["cyclegan"], "tensorboard=false", "progress=false"]
 
@@ -82,7 +83,7 @@ def tiny_config(variant: str, **extra: Any) -> VariantConfig:
 
 
 def tiny_batch(variant: str, cfg: VariantConfig, n: int = 2) -> dict[str, torch.Tensor]:
-    """A random batch of the variant's data kind, images in [-1, 1] (SR: LR in [0, 1])."""
+    """A random batch of the variant's data kind, images in [-1, 1]."""
     from translate import discovery
 
     discovery.load_all()
@@ -92,7 +93,7 @@ def tiny_batch(variant: str, cfg: VariantConfig, n: int = 2) -> dict[str, torch.
         return torch.rand(n, c, size, size) * 2 - 1
 
     if kind == "sr":
-        return {"lr": (img(s // cfg.scale) + 1) / 2, "hr": img()}
+        return {"lr": img(s // cfg.scale), "hr": img()}
     if kind == "single":
         return {"image": img()}
     if kind == "labelled":

@@ -25,8 +25,8 @@ from translate.variant import VARIANTS, register_variant
 
 from conftest import QUIET, TINY, Toy, tiny_batch, tiny_config, write_images
 
-BUILT_INS = ["cyclegan", "discogan", "srgan", "gan", "cgan", "cogan"]
-DISCRIMINATORS = {"cyclegan": 2, "discogan": 2, "srgan": 1, "gan": 1, "cgan": 1, "cogan": 2}
+BUILT_INS = ["cyclegan", "discogan", "srgan", "gan", "cgan", "cogan", "pix2pix"]
+DISCRIMINATORS = {"cyclegan": 2, "discogan": 2, "srgan": 1, "gan": 1, "cgan": 1, "cogan": 2, "pix2pix": 1}
 
 
 def _vgg_standin(layer: str, weights: object) -> nn.Module:
@@ -172,3 +172,93 @@ def test_srgan_phase_srgan_resumes_without_its_pretrained_run(tmp_path):
     shutil.rmtree(pre.run_dir)
     summary = T.run(T.plan(resume=str(gan.run_dir), sets=C.parse_sets(["steps=2"])))
     assert summary["steps"] == 2 and "loss/content" in summary
+
+
+# --- contract v3: declare, don't guess -----------------------------------------------------------------
+def test_a_config_changes_base_defaults_in_one_line_ranges_kept():
+    from dataclasses import dataclass, fields
+
+    from translate.variant import VariantConfig, option
+
+    @dataclass
+    class Mine(VariantConfig):
+        defaults = {"batch_size": 16, "decay_epochs": 100}
+        extra: int = option(3, "mine")
+
+    c = Mine()
+    assert (c.batch_size, c.decay_epochs, c.lr) == (16, 100, 2e-4)
+    by_name = {f.name: f for f in fields(Mine)}
+    assert by_name["batch_size"].metadata["help"] == "images per step (per process)"
+    assert [f.name for f in fields(Mine)][:2] == ["batch_size", "lr"]  # the base's order
+    with pytest.raises(ConfigError, match="'batch_size': 0 is too small: must be ≥ 1"):
+        C.apply(c, {"batch_size": 0})
+    with pytest.raises(ConfigError, match="'batch_size': 0 is too small"):
+        @dataclass
+        class Bad(VariantConfig):
+            defaults = {"batch_size": 0}
+    with pytest.raises(TypeError, match="'nope' is not a field"):
+        @dataclass
+        class Unknown(VariantConfig):
+            defaults = {"nope": 1}
+
+
+@pytest.mark.parametrize("kind", ["unpaired", "paired", "sr", "single", "labelled", "two_folders"])
+def test_every_kind_delivers_the_keys_and_ranges_it_declares(kind):
+    from types import SimpleNamespace
+
+    from translate.data import data_kind
+
+    dk = data_kind(kind)
+    assert dk.keys and all(r in (None, (-1.0, 1.0)) for r in dk.keys.values())
+    cfg = SimpleNamespace(image_size=16 if kind in ("unpaired", "paired", "sr") else 28, load_size=18, flip=True,
+                          channels=3 if kind in ("unpaired", "paired", "sr") else 1, scale=4, epoch_size=4,
+                          num_classes=10)
+    bundle = open_data(kind, None, cfg, demo_size=4, eval_size=4)
+    for item in (bundle.train[0], bundle.preview[0]):
+        dk.check_item(item, "demo")
+        assert set(dk.keys) <= set(item)  # what is declared is there (a demo may give more: its labels)
+    with pytest.raises(Exception, match=r"outside its declared range \[-1, 1\]"):
+        dk.check_item({k: (v + 5 if dk.keys.get(k) else v) for k, v in bundle.train[0].items()})
+
+
+def test_net_attributes_are_a_checked_protocol():
+    from translate.sizes import check_sizes
+    from translate.variant import NetAttributes, net_attributes
+
+    G = build_net("unet_32", ngf=4)
+    assert isinstance(G, NetAttributes) and net_attributes(G, 3) == (3, 3, 32, 1)
+    assert net_attributes(nn.Conv2d(3, 3, 1), 3) == (3, 3, 1, 1)  # a net stating nothing: the defaults
+
+    class Liar(Toy):
+        name = "toy_liar"
+
+        def build(self, cfg):  # noqa: ANN001, ANN201
+            net = nn.Conv2d(cfg.channels, cfg.channels, 1)
+            net.size_multiple = "4"  # a string, not an int
+            return {"G": net}
+
+    with pytest.raises(ConfigError) as err:
+        check_sizes(Liar, tiny_config("toy"))
+    assert "size_multiple must be a positive int" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_declared_figures_reach_the_summary_and_the_gallery(tmp_path):
+    from translate.figures import Figure
+
+    class Scored(Toy):
+        name = "toy_scored"
+        figures = {"wobble": Figure("how much the toy wobbles (lower is better)")}
+
+        def evaluate(self, nets, truth):  # noqa: ANN001, ANN201
+            return {"wobble": 0.25, "psnr_AtoB": 12.0}
+
+    if "toy_scored" not in VARIANTS:
+        register_variant(Scored)
+    TINY["toy_scored"] = TINY["toy"]
+    plan = T.plan("toy_scored", data=None, name="f", runs_dir=tmp_path / "runs",
+                  sets=C.parse_sets([*TINY["toy"], *QUIET, "steps=1"]))
+    summary = T.run(plan)
+    assert summary["explanations"]["wobble"] == "how much the toy wobbles (lower is better)"
+    assert summary["explanations"]["psnr_AtoB"].startswith("PSNR (dB) of A→B")
+    page = (plan.run_dir / "index.html").read_text()
+    assert "how much the toy wobbles" in page and ">wobble<" in page

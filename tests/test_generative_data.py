@@ -54,7 +54,7 @@ def test_demo_bundles():
     c = cfg(image_size=16, channels=1, num_classes=0)
     single = open_data("single", None, c, demo_size=20, eval_size=10)
     assert single.source == "demo" and len(single.train) == 20 and single.in_memory
-    assert set(single.ground_truth) >= {"images", "labels", "classifier", "class_names"}
+    assert set(single.ground_truth) >= {"images", "labels", "judge", "class_names"}  # what the judge trains on, not a judge
     labelled = open_data("labelled", None, c, demo_size=20, eval_size=10)
     assert labelled.info["class_names"] == CLASS_NAMES and c.num_classes == 0  # the data never edits the config
     from translate.plugins.cgan import CGAN, CGANConfig

@@ -9,9 +9,9 @@ import torch
 from translate.metrics.generative import (
     class_histogram,
     classify,
-    cogan_scores,
+    coupled_scores,
     frechet_distance,
-    gan_scores,
+    coverage_scores,
     known_mapping,
     pair_consistency,
     per_class_accuracy,
@@ -76,7 +76,7 @@ def test_gan_scores_see_mode_collapse():
     real = torch.cat([torch.full((100, 1, 2, 2), -0.5), torch.full((100, 1, 2, 2), 0.5)])[torch.randperm(200)]
     collapsed = torch.full((100, 1, 2, 2), 0.5)
     covered = real[:100]
-    bad, good = gan_scores(judge, collapsed, real, 2), gan_scores(judge, covered, real, 2)
+    bad, good = coverage_scores(judge, collapsed, real, 2), coverage_scores(judge, covered, real, 2)
     assert bad["class_share_min"] == 0.0 and bad["classes_covered"] == 1.0
     assert good["classes_covered"] == 2.0 and good["class_share_min"] > 0.3
     assert bad["fd"] > 0.2 > good["fd"]  # collapse: variance 0.25 lost, mean off by 0.5·share
@@ -86,7 +86,7 @@ def test_gan_scores_see_mode_collapse():
 
 def test_cogan_scores_without_classifier():
     x1 = torch.rand(6, 1, 3, 3, generator=torch.Generator().manual_seed(4))
-    scores = cogan_scores(None, x1, 1 - x1, known_mapping("invert", (0.0, 1.0)), (0.0, 1.0))
+    scores = coupled_scores(None, x1, 1 - x1, known_mapping("invert", (0.0, 1.0)), (0.0, 1.0))
     assert set(scores) == {"pair_psnr", "unpaired_psnr", "pair_psnr_gain"}
     assert scores["pair_psnr_gain"] == pytest.approx(scores["pair_psnr"] - scores["unpaired_psnr"])
 

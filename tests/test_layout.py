@@ -114,3 +114,20 @@ def test_every_module_says_its_job_and_stays_small() -> None:
 if __name__ == "__main__":  # `python tests/test_layout.py`: the figures for a review
     g = graph()
     print(f"{len(g)} modules, longest import chain {depth(g)}, cycles {len(cycles(g))}")
+
+
+def test_data_never_imports_the_metrics_and_the_core_names_no_built_in() -> None:
+    g = graph()
+    for name, deps in g.items():
+        if name.startswith("translate.data"):
+            assert not any(d.startswith("translate.metrics") for d in deps), f"{name} imports the metrics"
+    built_ins = ("cyclegan", "discogan", "srgan", "cgan", "cogan", "pix2pix")
+    for path in [ROOT / "translate" / "gallery.py", ROOT / "translate" / "inference" / "sources.py",
+                 *(ROOT / "translate" / "metrics").glob("*.py")]:
+        code = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("#"))
+        tree = ast.parse(code)
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+            n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        strings = {n.value.lower() for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        assert not any(b in x.lower() for b in built_ins for x in names), path
+        assert not any(s == b for b in built_ins for s in strings), path  # no `variant == "cyclegan"` branches

@@ -43,9 +43,10 @@ def test_folder_items_shapes_ranges_and_lr_generation(tmp_path):
     assert len(bundle.train) == 10 and len(bundle.preview) == 3 and bundle.info["images"] == 3
     item = bundle.train[(5, 123)]
     assert item["lr"].shape == (3, 4, 4) and item["hr"].shape == (3, 16, 16)
-    assert 0 <= item["lr"].min() and item["lr"].max() <= 1 and -1 <= item["hr"].min() and item["hr"].max() <= 1
+    assert -1 <= item["lr"].min() and item["lr"].max() <= 1 and -1 <= item["hr"].min() and item["hr"].max() <= 1
+    assert item["lr"].min() < 0  # the contract's [-1, 1], not [0, 1]
     # the LR is exactly the bicubic downscaling of the HR crop
-    assert np.array_equal(_levels(item["lr"], 0.0), downscale(_levels(item["hr"], -1.0), 4))
+    assert np.array_equal(_levels(item["lr"], -1.0), downscale(_levels(item["hr"], -1.0), 4))
     # the item's seed fixes the crop; other seeds give other crops
     assert torch.equal(bundle.train[(5, 123)]["hr"], item["hr"])
     assert any(not torch.equal(bundle.train[(5, s)]["hr"], item["hr"]) for s in range(5))
@@ -67,7 +68,7 @@ def test_paired_folders_crop_aligned(tmp_path):
     assert bundle.info["paired"] is True
     for seed in range(6):
         item = bundle.train[(seed % 2, seed)]
-        lr, hr = _levels(item["lr"], 0.0), _levels(item["hr"], -1.0)
+        lr, hr = _levels(item["lr"], -1.0), _levels(item["hr"], -1.0)
         assert lr.shape == (6, 6, 3) and hr.shape == (24, 24, 3)
         assert np.array_equal(hr, lr.repeat(4, 0).repeat(4, 1))
 
@@ -103,7 +104,7 @@ def test_demo_is_procedural_deterministic_and_held_out():
     gt = bundle.ground_truth
     assert gt["lr"].shape == (16, 3, 24, 24) and gt["hr"].shape == gt["bicubic"].shape == (16, 3, 96, 96)
     # the bicubic baseline is the same upscaling as everywhere else
-    lr0 = _levels(gt["lr"][0], 0.0)
+    lr0 = _levels(gt["lr"][0], -1.0)
     assert np.array_equal(_levels(gt["bicubic"][0], -1.0), upscale(lr0, 4))
 
 

@@ -131,7 +131,7 @@ def _tiny(phase: str = "srresnet", **kw) -> tuple[SRGAN, dict, Step, dict[str, t
     v = SRGAN(cfg)
     nets = {**v.build(cfg), **v.auxiliary(cfg)}
     step = Step(v.optimizers(nets, cfg), {})
-    batch = {"lr": torch.rand(2, 3, 4, 4), "hr": torch.rand(2, 3, 16, 16) * 2 - 1}
+    batch = {"lr": torch.rand(2, 3, 4, 4) * 2 - 1, "hr": torch.rand(2, 3, 16, 16) * 2 - 1}  # the data kind: [-1, 1]
     return v, nets, step, batch
 
 
@@ -139,7 +139,7 @@ def test_srresnet_phase_is_pixel_mse_and_needs_no_vgg(no_vgg_cache):
     v, nets, step, batch = _tiny("srresnet")
     assert set(nets) == {"G"} and v.auxiliary(v.cfg) == {}
     with torch.no_grad():
-        expected = F.mse_loss(nets["G"](batch["lr"]), batch["hr"])
+        expected = F.mse_loss(nets["G"]((batch["lr"] + 1) / 2), batch["hr"])  # data in [-1, 1], G takes [0, 1]
     out = v.train_step(nets, batch, step)
     assert set(out) == {"mse"} and step.updated == {"G"}
     assert torch.allclose(out["mse"], expected, atol=1e-6)
@@ -151,7 +151,7 @@ def test_srgan_phase_losses(monkeypatch):
     G, D = nets["G"], nets["D"]
     assert isinstance(nets["vgg"], PerceptualLoss)  # the frozen content loss, an auxiliary module
     with torch.no_grad():
-        sr = G(batch["lr"])
+        sr = G((batch["lr"] + 1) / 2)
         content = PerceptualLoss(standin_features(), (-1.0, 1.0), 1 / 12.75)(sr, batch["hr"])
         adv = F.binary_cross_entropy_with_logits(D(sr), torch.ones(2, 1))
     d_before = [p.clone() for p in D.parameters()]

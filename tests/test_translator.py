@@ -150,7 +150,7 @@ def test_official_pth_that_does_not_fit_names_key_and_shapes(tmp_path):
         load(tmp_path / "bad.pth", variant="cyclegan")
     assert str(err.value).count("\n") == 0
     assert "model.4.weight" in str(err.value) and "(8, 5, 3, 3)" in str(err.value) and "(8, 4, 3, 3)" in str(err.value)
-    with pytest.raises(WeightsError, match="only official CycleGAN"):
+    with pytest.raises(WeightsError, match="only official generator layouts"):
         load(tmp_path / "bad.pth", variant="discogan")
 
 

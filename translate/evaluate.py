@@ -22,6 +22,7 @@ import numpy as np
 
 from translate import config as C
 from translate.errors import DataError, WeightsError
+from translate.figures import GENERATIVE, SUPER_RESOLUTION, TRANSLATION, explanations
 from translate.metrics import fid as F
 from translate.variant import option
 
@@ -48,7 +49,7 @@ def evaluate(model: str | Path, data: str | Path | None = None, truth: bool = Fa
     m = open_model(model, backend=backend, device=device, plugins=list(plugins))
     first = m.pick(direction)
     if first.kind == "image" and first.scale > 1:
-        return _super_resolution(model, data, direction, backend, device, plugins)
+        return _explained(_super_resolution(model, data, direction, backend, device, plugins), SUPER_RESOLUTION)
     notes: list[str] = []
     extract = features or _inception_or_note(cfg, notes, required=not truth and first.kind == "image" and
                                              not _is_demo(model, data))
@@ -59,6 +60,12 @@ def evaluate(model: str | Path, data: str | Path | None = None, truth: bool = Fa
     else:
         report = _translation(m, model, data, truth, cfg, extract, notes, direction)
     report["notes"] = notes
+    return _explained(report, GENERATIVE if first.kind == "noise" else TRANSLATION)
+
+
+def _explained(report: dict[str, Any], figures: dict[str, Any]) -> dict[str, Any]:
+    """The report with what each of its figures means ("explanations", read by the gallery)."""
+    report["explanations"] = explanations(report.get("figures", {}), figures)
     return report
 
 

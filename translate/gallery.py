@@ -16,47 +16,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from translate.figures import EVERY_KIND
+from translate.figures import explain as explain_figure
 from translate.files import atomic_write
 from translate.rundir import RunDir
 
-# What the figures a run reports mean (shown next to them); unknown keys are shown plainly.
-EXPLAIN = {
-    "psnr_identity": "baseline: the PSNR of leaving the input unchanged (A compared with the true B): what doing nothing scores",
-    "psnr_y": "PSNR on the luma channel (dB) of the model's upscaling against the HR image, border = scale cropped",
-    "psnr_y_bicubic": "baseline: the same PSNR-Y for bicubic upscaling",
-    "psnr_y_gain": "PSNR-Y of the model minus bicubic's (dB): above 0 the model beats bicubic",
-    "ssim_y": "SSIM on luma (1 = identical) of the model's upscaling", "ssim_y_bicubic": "baseline: SSIM-Y of bicubic",
-    "fd": "Fréchet distance of samples to real images in the demo judge's feature space (lower is better)",
-    "fd_real_baseline": "baseline: the same distance between two halves of the real images (the floor)",
-    "class_share_min": "share of samples in the rarest class the judge sees (every class should get some)",
-    "class_share_max": "share of samples in the commonest class", "classes_covered": "classes with ≥ 3 % of the samples",
-    "label_accuracy": "share of samples the judge classifies as the class that was asked for",
-    "label_accuracy_min": "the same, for the worst class",
-    "classifier_real_accuracy": "the judge's accuracy on real held-out images (how far to trust it)",
-    "pair_psnr": "PSNR of G2(z) against the known mapping of G1(z): are the pairs corresponding?",
-    "unpaired_psnr": "baseline: the same for mismatched pairs", "pair_psnr_gain": "paired minus unpaired PSNR (dB)",
-}
-PREFIXES = {  # explanations of per-direction keys: fid_AtoB, kid_AtoB_baseline, psnr_AtoB...
-    "psnr_": "PSNR (dB) of {d} against the true target of held-out pairs (higher is better)",
-    "ssim_": "SSIM of {d} against the true target (1 = identical)",
-    "lpips_": "LPIPS of {d} against the true target (lower is better)",
-    "fid_": "FID of {d} outputs against real target-domain images, Inception-v3 features (lower is better)",
-    "kid_": "KID ×1000 of {d} outputs against real target-domain images (lower is better)",
-}
 SCALES = (8, 6, 4, 3, 2, 1)
 
 
-def explain(key: str) -> str:
-    if key in EXPLAIN:
-        return EXPLAIN[key]
-    for prefix, text in PREFIXES.items():
-        if key.startswith(prefix):
-            rest = key[len(prefix):]
-            if rest.endswith("_baseline"):
-                what = "the untranslated inputs" if prefix in ("fid_", "kid_") else "the inputs"
-                return "baseline: " + text.format(d=what).replace(" outputs", "") + " — what doing nothing scores"
-            return text.format(d=rest.replace("to", "→") if "to" in rest else rest)
-    return ""
+def explain(key: str, said: dict[str, str] | None = None) -> str:
+    """What figure `key` means: as the run (or report) says (`explanations`, written from the
+    variant's declared figures), else as the core's figures of every kind explain it (older runs)."""
+    if said and key in said:
+        return str(said[key])
+    return explain_figure(key.split("/")[0], EVERY_KIND)
 
 
 def _e(value: Any) -> str:
@@ -149,17 +122,18 @@ RENAMED = {"psnr_identity": "psnr_AtoB_baseline"}  # a figure's name in runs of 
 def _figures(run: RunDir, summary: dict[str, Any]) -> str:
     """Each figure once: `translate eval`'s (in its order), then those only training's end has;
     a figure both have with different values says so. Then what was not computed, and why."""
-    trained = {RENAMED.get(k, k): v for k, v in summary.items()
-               if isinstance(v, (int, float)) and not isinstance(v, bool) and explain(k)}
     report = run.read_json(run.eval_path)
+    said = {**(summary.get("explanations") or {}), **(report.get("explanations") or {})}
+    trained = {RENAMED.get(k, k): v for k, v in summary.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and explain(k, said)}
     evaluated = {k: v for k, v in report.get("figures", {}).items() if isinstance(v, (int, float))}
     rows = []
     for key, value in evaluated.items():
-        why = explain(key.split("/")[0])
+        why = explain(key.split("/")[0], said)
         if key in trained and abs(float(trained[key]) - float(value)) > 5e-4:
             why += f" (training's end: {_fmt(trained[key])}, on other data or weights)"
         rows.append((key, _fmt(value), why))
-    rows += [(k, _fmt(v), explain(k)) for k, v in trained.items() if k not in evaluated]
+    rows += [(k, _fmt(v), explain(k, said)) for k, v in trained.items() if k not in evaluated]
     table = _table(rows)
     skipped = [str(n) for n in report.get("notes", []) if str(n).startswith("no ") or ": no " in str(n)]
     if not report and any(k.startswith("psnr_") and "to" in k for k in trained):

@@ -173,7 +173,7 @@ class ModelSpec:
     config: dict[str, Any] | None = None
     arch: dict[str, Any] | None = None  # {"name": registered net, "kwargs": {key: scalar}}
     plugin: str = ""  # where the variant came from, as a hint for the user; never imported
-    extra: dict[str, Any] = field(default_factory=dict)  # provenance, quantization, rewrites: plain data
+    extra: dict[str, Any] = field(default_factory=dict)  # provenance, quantization, rewrites, test_mode: plain data
 
     @classmethod
     def from_json(cls, text: str | bytes, where: str) -> ModelSpec:
@@ -213,7 +213,7 @@ class ModelSpec:
         plugin = data.get("plugin") or plugin_label(data.get("plugin_file"))
         if not isinstance(plugin, str):
             raise f.fail("plugin", "must be a string")
-        extra = {k: v for k, v in data.items() if k in ("provenance", "quantization", "rewrites")}
+        extra = {k: v for k, v in data.items() if k in ("provenance", "quantization", "rewrites", "test_mode")}
         return cls(variant, translators, config, arch, plugin[:300], extra)
 
     def to_dict(self) -> dict[str, Any]:

@@ -94,7 +94,3 @@ class Registry(Generic[T]):
     def items(self) -> list[tuple[str, T]]:
         return [(k, self._items[k]) for k in self.names()]
 
-
-def build(registry: Registry[Any], name: str, **kwargs: Any) -> Any:
-    """Instantiate the registered factory `name` with keyword arguments."""
-    return registry.get(name)(**kwargs)

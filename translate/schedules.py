@@ -8,6 +8,7 @@ A variant may also return one schedule per optimizer name ({"G": ..., "D": ...})
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -35,14 +36,8 @@ def step_drop(at: int, factor: float) -> Schedule:
 
 
 def product(*schedules: Schedule) -> Schedule:
-    return lambda epoch: _product(s(epoch) for s in schedules)
-
-
-def _product(values: Any) -> float:
-    out = 1.0
-    for v in values:
-        out *= v
-    return out
+    """The schedules multiplied, epoch by epoch."""
+    return lambda epoch: math.prod(s(epoch) for s in schedules)
 
 
 def lr_factor(kind: str, epochs: int, decay_epochs: int) -> Schedule:

@@ -1,8 +1,9 @@
 """Before any work: can the variant's nets take the configured image size at this batch size?
 
 The nets are built on PyTorch's "meta" device (shapes only: no memory, no arithmetic) and
-each translator — then each other net, on images of the translators' output size — runs one
-forward pass. A size the architecture cannot take (not a multiple of the generator's size
+each translator — then each other net, on the inputs the variant declares for it
+(`Variant.example_inputs`: a conditional D takes input ⊕ output) or else one image of the
+translators' output size — runs one forward pass. A size the architecture cannot take (not a multiple of the generator's size
 multiple, too small for a discriminator's stride-2 stack, 1×1 feature maps under BatchNorm at
 batch 1...) is one line naming the key, the value and the net, instead of a tensor error
 minutes into a run.
@@ -37,7 +38,10 @@ def check_sizes(cls: type, cfg: Any) -> None:
     out_size = size
     with torch.no_grad():
         for name, net in translators.items():
-            meta = TranslatorMeta.from_dict(variant.translator_meta(name, net), f"translator '{name}'")
+            try:
+                meta = TranslatorMeta.from_dict(variant.translator_meta(name, net), f"translator '{name}'")
+            except TypeError as err:  # a net stating its attributes wrongly (NetAttributes)
+                raise ConfigError(f"translator '{name}' of '{cls.name}': {first_line(err)}") from None
             if meta.is_noise:
                 continue  # noise nets check their size when built
             s_in, m = size // meta.scale, meta.size_multiple
@@ -53,15 +57,21 @@ def check_sizes(cls: type, cfg: Any) -> None:
                 raise ConfigError(f"config key 'image_size': translator '{name}' cannot take {s_in}×{s_in} inputs{lr} "
                                   f"({first_line(err)})") from None
         judged = {id(m) for t in translators.values() for m in t.modules()}
+        with torch.device("meta"):
+            declared = variant.example_inputs(cfg, batch, out_size)
         for key, net in nets.items():
-            if id(net) in judged:
+            if key in declared:
+                args = tuple(declared[key])
+            elif id(net) in judged:
                 continue
-            if any(p.kind is p.VAR_POSITIONAL for p in inspect.signature(net.forward).parameters.values()):
+            elif any(p.kind is p.VAR_POSITIONAL for p in inspect.signature(net.forward).parameters.values()):
                 continue  # one image per domain (coupled nets): they check their size when built
-            x = torch.empty(batch, int(cfg.channels), out_size, out_size, device="meta")
-            extra = [torch.zeros(batch, dtype=torch.long, device="meta")] if getattr(net, "num_classes", 0) else []
+            else:
+                x = torch.empty(batch, int(cfg.channels), out_size, out_size, device="meta")
+                extra = [torch.zeros(batch, dtype=torch.long, device="meta")] if getattr(net, "num_classes", 0) else []
+                args = (x, *extra)
             try:
-                net.train()(x, *extra)
+                net.train()(*args)
             except TypeError:
                 continue  # needs other inputs than an image (and a class label): not checkable generically
             except (RuntimeError, ValueError) as err:

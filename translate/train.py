@@ -20,7 +20,7 @@ from typing import Any
 
 from translate import config as C
 from translate import discovery
-from translate.data import open_data
+from translate.data import data_kind, open_data
 from translate.engine.config import EngineConfig
 from translate.errors import ConfigError, TranslateError
 from translate.files import exists, shown
@@ -230,6 +230,8 @@ def run(p: RunPlan, data_options: dict[str, Any] | None = None) -> dict[str, Any
     bundle = open_data(p.variant.data, p.data, p.model, **options)
     log.debug(f"phase data: {p.variant.data} data from {p.data or 'the built-in demo'} opened in "
               f"{time.perf_counter() - t:.2f} s")
+    if len(bundle.preview):  # the kind keeps what it declares (keys, value ranges): checked on one item
+        data_kind(p.variant.data).check_item(bundle.preview[0], f"{p.data or 'the demo'}, first preview item")
     p.model = p.variant.settle(p.model, bundle.info)  # what the data decides (class count), before build
     check_sizes(p.variant, p.model)
     fresh = p.resume is None

@@ -15,7 +15,12 @@ Optional hooks, each with a default that fits most variants:
     lr_lambda(cfg)           the LR schedule: a factor per epoch (or one per optimizer name)
     sample_rows(nets, b)     named rows of the sample grids (default: from the translators)
     evaluate(nets, truth)    figures on held-out data with known answers (default: from the translators)
+    example_inputs(cfg, b, s) inputs of nets that are not image-in nets, for the size pre-flight
     state_dict()/load_state_dict()   training state that is not a net or optimizer (image pools)
+
+Declared, not guessed (contract v3): the data kind (`data`, whose keys and ranges are declared
+in translate.data), what the figures mean (`figures`), net attributes (`NetAttributes`), and a
+config's changed base defaults (`defaults = {...}` on the config class).
 
 Translators named `XtoY` (e.g. AtoB, BtoA) over batches with X and Y keys get the sample rows
 `real X, X→Y, X→Y→X` and the ground-truth PSNR of X→Y for free.
@@ -25,11 +30,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
 
+from translate.figures import TRANSLATION, Figure, explain
 from translate.meta import TranslatorMeta
 from translate.registry import Registry
 
@@ -38,6 +44,30 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Nets = Mapping[str, nn.Module]  # what the engine hands a variant: its nets (+ auxiliary modules), read-only
 Row = tuple[str, Tensor]  # a labelled row of a sample grid: ("A→B", [N, C, H, W])
+
+
+@runtime_checkable
+class NetAttributes(Protocol):
+    """What a translator net states about itself (checked when it is built for inference):
+    channels in and out, the multiple its input sides must be, and its upscaling factor."""
+
+    in_channels: int
+    out_channels: int
+    size_multiple: int
+    scale: int
+
+
+def net_attributes(net: nn.Module, channels: int) -> tuple[int, int, int, int]:
+    """(in_channels, out_channels, size_multiple, scale) of a translator net: what it states
+    (NetAttributes), else `channels` in and out, any size, scale 1 (a net stating nothing).
+    A stated attribute of the wrong type is a TypeError naming it."""
+    values = []
+    for attr, default in (("in_channels", channels), ("out_channels", channels), ("size_multiple", 1), ("scale", 1)):
+        value = getattr(net, attr, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise TypeError(f"{type(net).__name__}.{attr} must be a positive int (NetAttributes), got {value!r}")
+        values.append(value)
+    return values[0], values[1], values[2], values[3]
 
 
 def option(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - mirrors argparse
@@ -55,7 +85,15 @@ def option(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - mirrors a
 
 @dataclass
 class VariantConfig:
-    """Fields every variant has; a variant's config subclasses this with the paper's defaults."""
+    """Fields every variant has; a variant's config subclasses this with the paper's defaults.
+
+    A subclass changes inherited defaults in one line — `defaults = {"batch_size": 16}` — and
+    keeps each field's help text and declared ranges (the new default is range-checked too).
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _apply_defaults(cls)
 
     batch_size: int = option(1, "images per step (per process)", min=1)
     lr: float = option(2e-4, "Adam learning rate", above=0, max=1)
@@ -73,6 +111,33 @@ class VariantConfig:
                                 ".safetensors or generator .pth; NAME=PATH,... picks nets or translators")
 
 
+def _apply_defaults(cls: type) -> None:
+    """Turn `cls.defaults` (own, not inherited) into redeclared fields before @dataclass runs."""
+    from translate.config import check
+
+    new = cls.__dict__.get("defaults")
+    if not new:
+        return
+    base = next(b for b in cls.__mro__[1:] if dataclasses.is_dataclass(b))
+    inherited = {f.name: f for f in dataclasses.fields(base)}
+    annotations = cls.__dict__.get("__annotations__")
+    if annotations is None:
+        annotations = {}
+        cls.__annotations__ = annotations
+    for key, value in new.items():
+        if key not in inherited:
+            raise TypeError(f"{cls.__qualname__}.defaults: '{key}' is not a field of {base.__qualname__}")
+        if key in annotations:
+            raise TypeError(f"{cls.__qualname__}: '{key}' is both declared and in `defaults`; keep one")
+        old = inherited[key]
+        check(key, value, old)
+        annotations[key] = old.type
+        if isinstance(value, (list, dict, tuple)):
+            setattr(cls, key, field(default_factory=lambda v=value: type(v)(v), metadata=old.metadata))
+        else:
+            setattr(cls, key, field(default=value, metadata=old.metadata))
+
+
 class Variant:
     """Base class of GAN variants. Subclass, set the class attributes, implement the methods."""
 
@@ -83,6 +148,7 @@ class Variant:
     ema_nets: ClassVar[tuple[str, ...]] = ()  # nets the engine may keep an EMA copy of
     description: ClassVar[str] = ""
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)  # the nets' image range (data arrive in [-1, 1])
+    figures: ClassVar[dict[str, Figure]] = {}  # what this variant's `evaluate` figures mean (over figures.TRANSLATION)
 
     def __init__(self, cfg: VariantConfig) -> None:
         self.cfg = cfg
@@ -106,12 +172,16 @@ class Variant:
 
     def translator_meta(self, name: str, net: nn.Module) -> TranslatorMeta:
         """What inference needs to run `translators()[name]` without the training code."""
-        c = self.cfg.channels
-        return TranslatorMeta.image(
-            in_channels=getattr(net, "in_channels", c), out_channels=getattr(net, "out_channels", c),
-            in_range=self.value_range, out_range=self.value_range,
-            size_multiple=int(getattr(net, "size_multiple", 1)), scale=int(getattr(net, "scale", 1)),
-        )
+        c_in, c_out, multiple, scale = net_attributes(net, self.cfg.channels)
+        return TranslatorMeta.image(in_channels=c_in, out_channels=c_out, in_range=self.value_range,
+                                    out_range=self.value_range, size_multiple=multiple, scale=scale)
+
+    def example_inputs(self, cfg: VariantConfig, batch: int, size: int) -> dict[str, tuple[Tensor, ...]]:
+        """Inputs of each net that is not a translator, for the size pre-flight: {net: (args...)}
+        at `batch` images of `size` px (the translators' output size). Default: one image of
+        `cfg.channels` per net (and a class label for nets with `num_classes`). A conditional
+        D that sees input ⊕ output declares its 2·channels here. Tensors are made on "meta"."""
+        return {}
 
     # --- optional hooks ------------------------------------------------------------------------
     @classmethod
@@ -162,6 +232,16 @@ class Variant:
             scores[f"psnr_{name}"] = psnr(out, target, self.value_range).item()
             scores[f"psnr_{name}_baseline"] = psnr(x, target, self.value_range).item()
         return scores
+
+    @classmethod
+    def figure_table(cls) -> dict[str, Figure]:
+        """Every figure this variant may report, with its explanation (its own over TRANSLATION's)."""
+        return {**TRANSLATION, **cls.figures}
+
+    @classmethod
+    def explain(cls, key: str) -> str:
+        """The one line explaining figure `key` ("" if the variant does not say)."""
+        return explain(key, cls.figure_table())
 
     def state_dict(self) -> dict[str, Any]:
         """Training state that is not a net/optimizer (image pools, counters)."""

@@ -2,8 +2,9 @@
 
 Two layouts: any folder of HR photos (recursive; LR made on the fly by antialiased bicubic
 downsampling), or a folder with `hr/` and `lr/` holding pairs of the same name (an LR file
-may carry DIV2K's `x4` suffix). Items are {"lr": [C, s/k, s/k] in [0, 1],
-"hr": [C, s, s] in [-1, 1]} for HR crop size s and scale k (SRGAN's ranges).
+may carry DIV2K's `x4` suffix). Items are {"lr": [C, s/k, s/k], "hr": [C, s, s]} for HR
+crop size s and scale k, both in [-1, 1] like every image of every data kind (a variant whose
+net takes LR in [0, 1], SRGAN's, converts).
 
 `downscale` and `upscale` are the one bicubic implementation used everywhere (training
 data, the demo, the bicubic baseline of `translate eval`): Pillow's BICUBIC, which widens
@@ -53,11 +54,6 @@ def modcrop(image: np.ndarray, scale: int) -> np.ndarray:
     """Crop the bottom/right edge so both sides are multiples of `scale`."""
     h, w = image.shape[:2]
     return image[: h - h % scale, : w - w % scale]
-
-
-def to_unit_tensor(image: np.ndarray) -> Tensor:
-    """HxWxC uint8 → CxHxW float32 in [0, 1] (SRGAN's LR range)."""
-    return T.to_tensor(image).add_(1.0).mul_(0.5)
 
 
 class SRCrops(Dataset):
@@ -122,7 +118,7 @@ class SRCrops(Dataset):
             lr_crop = downscale(hr_crop, k)
         if self.flip and rng.random() < 0.5:
             hr_crop, lr_crop = hr_crop[:, ::-1], lr_crop[:, ::-1]
-        return {"lr": to_unit_tensor(np.array(lr_crop)), "hr": T.to_tensor(np.array(hr_crop))}
+        return {"lr": T.to_tensor(np.array(lr_crop)), "hr": T.to_tensor(np.array(hr_crop))}
 
 
 def _pair_files(hr_dir: Path, lr_dir: Path, scale: int) -> tuple[list[Path], list[Path]]:

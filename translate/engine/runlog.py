@@ -35,10 +35,6 @@ class RunLog:
             for sub in (self.dir.checkpoints_dir, self.dir.samples_dir):
                 sub.mkdir(parents=True, exist_ok=True)
 
-    @property
-    def checkpoints(self) -> Path:
-        return self.dir.checkpoints_dir
-
     def trackers(self) -> list[Any]:
         """The MLflow / W&B runs (opened on first use; a resumed run continues its own)."""
         if self._trackers_list is None:

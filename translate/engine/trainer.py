@@ -36,8 +36,9 @@ from translate.engine.explain import phase as _phase
 from translate.engine.runlog import RunLog
 from translate.engine.step import Step
 from translate.engine.warmstart import start_from
-from translate.progress import Progress as Report
 from translate.errors import ConfigError, PluginError, WeightsError
+from translate.figures import explanations
+from translate.progress import Progress as Report
 from translate.variant import Variant, VariantConfig
 
 CKPT_FORMAT = "translate.checkpoint/1"
@@ -354,6 +355,7 @@ class Trainer:
             with _phase("evaluation"):
                 scores = self.evaluate()
             summary.update(scores)
+            summary["explanations"] = explanations(scores, self.variant.figure_table())  # read by the gallery
             self.run.log(self.progress.step, scores, kind="eval")
             self.run.hparams(C.to_plain(self.model_cfg), scores)
         self.run.end_session(self.progress.step, interrupted)
@@ -414,9 +416,6 @@ class Trainer:
         for s in signals:
             signal.signal(s, handler)
         return lambda: [signal.signal(s, h) for s, h in previous.items()]
-
-    def request_stop(self) -> None:
-        self._stop.set()
 
 
 def _check_contract(variant: Variant) -> None:

@@ -178,8 +178,11 @@ def _faster(model: bytes, loaded: Model, names: list[str], inputs: list[str]) ->
 def export_onnx(source: Any, path: str | Path, direction: str | None = None, *, variant: str | None = None,
                 plugins: Sequence[str] = (), exporter: str = "dynamo", opset: int = OPSET,
                 check: bool = True, quantize: str | None = None, calibrate: str | Path | None = None,
-                recipe: Any = None, calibrate_count: int = 16) -> ExportResult:
+                recipe: Any = None, calibrate_count: int = 16, test_mode: str | None = None) -> ExportResult:
     """Write an ONNX file (dynamic batch, H, W) and, with `check`, compare onnxruntime to torch.
+
+    `test_mode`: "eval" exports running BatchNorm statistics without dropout; the default, for
+    nets that have a paper test mode, exports the paper's test time (see translate.nets.unet).
 
     `quantize="int8"`: a static int8 model calibrated on up to `calibrate_count` images of the
     folder `calibrate` (translate/inference/quantize.py); its speed-up over the fp32 graph and its
@@ -191,7 +194,12 @@ def export_onnx(source: Any, path: str | Path, direction: str | None = None, *, 
         raise ConfigError(f"opset {opset} is too old: use 17 or newer (default {OPSET})")
     if quantize not in (None, "int8"):
         raise ConfigError(f"unknown --quantize '{quantize}'; use int8")
-    loaded = as_model(source, variant, plugins)
+    from translate.inference.translator import apply_test_mode
+
+    # nets with a paper test mode (pix2pix) are exported in one mode, recorded in the metadata:
+    # the paper's (per-image statistics, dropout on with position-hashed masks) unless --eval
+    fresh = not isinstance(source, Model)
+    loaded = apply_test_mode(as_model(source, variant, plugins), test_mode or ("paper" if fresh else None))
     names = select(loaded, direction)
     graph, args, axes, inputs = _graph(loaded, names)
     model, used, notes = _to_onnx(graph, args, axes, inputs, names, exporter, opset)
@@ -262,6 +270,7 @@ def export_safetensors(source: Any, path: str | Path, direction: str | None = No
     loaded = as_model(source, variant, plugins)
     names = select(loaded, direction)
     spec = _sub_spec(loaded, names)
+    spec.extra.pop("test_mode", None)  # weights files have no test mode: whoever loads them picks one
     # clone: safetensors refuses tensors sharing memory (e.g. CoGAN branches of one coupled net)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in translator_state({n: loaded.nets[n] for n in names}).items()}
     path = Path(path)

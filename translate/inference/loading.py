@@ -11,7 +11,7 @@ from pathlib import Path
 from translate.errors import ConfigError
 from translate.inference.backends import LazyRunner, OnnxRunner, Runner, TorchRunner, onnx_session
 from translate.inference.sources import load_source
-from translate.inference.translator import Model, Translator
+from translate.inference.translator import Model, Translator, apply_test_mode
 
 
 def open_model(
@@ -22,12 +22,15 @@ def open_model(
     precision: str = "fp32",
     plugins: Sequence[str] = (),
     threads: int = 0,
+    test_mode: str | None = None,
 ) -> Model:
     """Load every translator of `source` on the chosen backend ("auto": ONNX files run on
-    onnxruntime, everything else on torch; "onnx" exports torch weights on the fly)."""
+    onnxruntime, everything else on torch; "onnx" exports torch weights on the fly).
+    `test_mode` "eval" (`--eval`): running BatchNorm statistics and no dropout in nets that
+    have a paper test mode (pix2pix's U-Net); None or "paper": the paper's test time."""
     if backend not in ("auto", "torch", "onnx"):
         raise ConfigError(f"unknown backend '{backend}'; use torch or onnx")
-    model = load_source(source, variant, list(plugins))
+    model = apply_test_mode(load_source(source, variant, list(plugins)), test_mode)
     if model.kind == "onnx":
         if backend == "torch":
             raise ConfigError(f"{source} is an ONNX model: run it with --backend onnx (or convert from the weights)")
@@ -65,6 +68,7 @@ def load(
     device: str = "auto",
     precision: str = "fp32",
     plugins: Sequence[str] = (),
+    test_mode: str | None = None,
 ) -> Translator:
     """One translator from a run dir, checkpoint, safetensors(+json), official `.pth` or `.onnx`.
 
@@ -80,6 +84,8 @@ def load(
     device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N" or "mps".
     precision: "fp32", "bf16" or "fp16" (torch back end).
     plugins: plugin .py files to load first (a model of a single-file variant).
+    test_mode: "paper" or "eval" for nets with test-time BatchNorm/dropout (pix2pix); None: the
+        model's own default (the paper's; `--eval` on the CLI).
 
     The translator `t(x)` takes, at full resolution (reflect-padded to the net's size multiple,
     tiled when large), and gives back the same kind:
@@ -92,4 +98,4 @@ def load(
     (gan, cgan, cogan) take `t.generate(z, labels)` instead. Anything else raises a TypeError or
     ValueError naming what is accepted.
     """
-    return open_model(source, variant, backend, device, precision, plugins).pick(direction)
+    return open_model(source, variant, backend, device, precision, plugins, test_mode=test_mode).pick(direction)

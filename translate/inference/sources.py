@@ -1,15 +1,15 @@
 """Reading generators from every supported weights source, without running any code.
 
 Sources: a run directory or a training checkpoint (nets rebuilt from the checkpoint's own
-config, EMA weights preferred), a safetensors file with its JSON sidecar, an official
-CycleGAN generator `.pth` (junyanz key layout), and an ONNX file carrying the same JSON in
+config, EMA weights preferred), a safetensors file with its JSON sidecar, a bare generator
+`.pth` in a layout a plugin registered (translate.inference.formats: CycleGAN's and pix2pix's
+official files), and an ONNX file carrying the same JSON in
 its metadata. Each yields a `Model`: its translators (torch modules, or an ONNX path), their
 meta, and a `spec` saying how to rebuild the architecture — not yet placed on a back end
 (see `translate.inference.loading.open_model`).
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from translate.files import first_line, load_torch, shown
 from translate.inference.translator import Model, Translator
 from translate.meta import ModelSpec, TranslatorMeta, plugin_label
 from translate.rundir import RunDir
-from translate.weights import LEGACY_NORM_BUFFERS
 
 CHECKPOINT_PREFIX = "translate.checkpoint/"  # engine.trainer.CKPT_FORMAT is "translate.checkpoint/1"
 
@@ -190,7 +189,7 @@ def _from_safetensors(path: Path, variant: str | None, plugins: Sequence[str]) -
         spec = ModelSpec.from_json(_read_capped(side), f"sidecar {side}")
     elif "translate" in header:
         spec = ModelSpec.from_json(header["translate"], f"{path} (its header)")
-    elif variant == "cyclegan" or _looks_official(tensors):
+    elif _recognised(tensors, variant) is not None:
         return _from_state_dict(path, tensors, variant)
     else:
         raise WeightsError(f"{path} needs its sidecar {side.name} (written next to it by `translate export`)")
@@ -243,51 +242,36 @@ def load_translator_weights(nets: dict[str, Any], tensors: dict[str, Any], sourc
         load_into(net, own, f"{source} [{name}]")
 
 
-# --- official CycleGAN generators -------------------------------------------------------------
-_BLOCK = re.compile(r"^model\.(\d+)\.conv_block\.1\.weight$")
+# --- foreign generator layouts (registered by their plugins) --------------------------------
+def _formats(variant: str | None) -> list[Any]:
+    from translate import discovery
+    from translate.inference.formats import formats_of
+
+    discovery.load_all()
+    return formats_of(variant)
 
 
-def _looks_official(sd: dict[str, Any]) -> bool:
-    return "model.1.weight" in sd and any(_BLOCK.match(k) for k in sd)
+def _recognised(sd: dict[str, Any], variant: str | None) -> Any:
+    return next((f for f in _formats(variant) if f.matches(sd)), None)
 
 
 def _from_state_dict(path: Path, sd: dict[str, Any], variant: str | None) -> Model:
-    if variant not in (None, "cyclegan"):
-        raise WeightsError(
-            f"{path} is a bare state dict: only official CycleGAN generators (--variant cyclegan) load "
-            "that way; for other variants use a run, a checkpoint or a safetensors file with its sidecar"
-        )
     sd = {k.removeprefix("module."): v for k, v in sd.items()}
-    if not _looks_official(sd):
-        first = next(iter(sd))
+    candidates = _formats(variant)
+    if not candidates:
+        known = ", ".join(sorted({f"{f.variant} ({f.name})" for f in _formats(None)})) or "none"
         raise WeightsError(
-            f"{path} does not have the official CycleGAN generator layout (expected 'model.1.weight' and "
-            f"'model.N.conv_block.1.weight' keys, found '{first}')"
+            f"{path} is a bare state dict: only official generator layouts load that way (registered: {known}); "
+            "for other variants use a run, a checkpoint or a safetensors file with its sidecar"
         )
-    net, arch = official_cyclegan(sd, str(path))
-    meta = TranslatorMeta.image(arch["kwargs"]["in_channels"], arch["kwargs"]["out_channels"], size_multiple=4)
-    spec = ModelSpec("cyclegan", {"AtoB": meta}, arch=arch)
-    return _model(path, "official", spec, {"AtoB": net})
-
-
-def official_cyclegan(sd: dict[str, Any], source: str) -> tuple[Any, dict[str, Any]]:
-    """A `resnet` generator holding a junyanz state dict: legacy InstanceNorm buffers dropped,
-    the number of residual blocks (6 or 9, or any other) read from the keys."""
-    from translate.nets import build_net
-    from translate.weights import load_into
-
-    batch_norm = "model.2.weight" in sd  # affine norm layers: a BatchNorm generator (pix2pix option)
-    if not batch_norm:
-        sd = {k: v for k, v in sd.items() if k.rsplit(".", 1)[-1] not in LEGACY_NORM_BUFFERS}
-    blocks = sorted(int(m.group(1)) for k in sd if (m := _BLOCK.match(k)))
-    first, ngf = sd["model.1.weight"], int(sd["model.1.weight"].shape[0])
-    last = max(int(k.split(".")[1]) for k in sd if k.startswith("model.") and k.endswith(".weight"))
-    kwargs = {"in_channels": int(first.shape[1]), "out_channels": int(sd[f"model.{last}.weight"].shape[0]),
-              "ngf": ngf, "n_blocks": len(blocks), "norm": "batch" if batch_norm else "instance"}
-    arch = {"name": "resnet", "kwargs": kwargs}
-    net = build_net("resnet", **kwargs)
-    load_into(net, sd, source)
-    return net, arch
+    fmt = next((f for f in candidates if f.matches(sd)), None)
+    if fmt is None:
+        first = next(iter(sd))
+        layouts = "; or ".join(f"{f.variant}: {f.layout}" for f in candidates)
+        raise WeightsError(f"{path} does not have an official generator layout (expected {layouts}; found '{first}')")
+    net, arch = fmt.build(sd, str(path))
+    spec = ModelSpec(fmt.variant, {fmt.translator: fmt.meta(net, arch)}, arch=arch)
+    return _model(path, "official", spec, {fmt.translator: net})
 
 
 # --- ONNX -------------------------------------------------------------------------------------

@@ -274,3 +274,25 @@ def _hwc(arr: np.ndarray, channels: int) -> np.ndarray:
 def _to_uint8(y: np.ndarray, out_range: list[float]) -> np.ndarray:
     lo, hi = (float(v) for v in out_range)
     return np.clip((y - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
+
+
+def apply_test_mode(model: Model, mode: str | None) -> Model:
+    """Put the translators' test-time BatchNorm/dropout in `mode` ("paper" or "eval"); an ONNX
+    file keeps the mode it was exported in, so asking it for another is a one-line error."""
+    if mode is None:
+        return model
+    if mode not in ("paper", "eval"):
+        raise ConfigError(f"unknown test mode '{mode}'; use paper or eval")
+    if model.kind == "onnx":
+        baked = model.spec.extra.get("test_mode")
+        if baked is not None and baked != mode:
+            flag = "with --eval" if mode == "eval" else "without --eval"
+            raise ConfigError(f"{model.source} was exported in the {baked} test mode: export it again {flag}")
+        return model
+    from translate.nets import has_test_modes, set_test_mode  # torch: not needed for ONNX files
+
+    for t in model.translators.values():
+        if t.module is not None and has_test_modes(t.module):
+            set_test_mode(t.module, mode)
+            model.spec.extra["test_mode"] = mode
+    return model

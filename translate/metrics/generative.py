@@ -7,7 +7,9 @@
 - `pair_consistency`: for coupled generators, how well G2(z) matches the known mapping of
   G1(z), next to the same measure for unrelated pairs (G2(z') against G1(z)).
 
-`gan_scores`, `cgan_scores` and `cogan_scores` bundle them into the figures the demos print.
+`coverage_scores` (unconditional samples), `label_scores` (class-conditional samples) and
+`coupled_scores` (pairs of coupled generators) bundle them into the figures the demos print
+(explained in translate.figures.GENERATIVE).
 """
 from __future__ import annotations
 
@@ -89,7 +91,7 @@ def classify(classifier: nn.Module, images: Tensor, batch: int = 500) -> tuple[T
     return torch.cat(preds), torch.cat(feats)
 
 
-def gan_scores(classifier: nn.Module, fake: Tensor, real: Tensor, num_classes: int, min_share: float = 0.03) -> dict[str, float]:
+def coverage_scores(classifier: nn.Module, fake: Tensor, real: Tensor, num_classes: int, min_share: float = 0.03) -> dict[str, float]:
     """Mode coverage and Fréchet distance of unconditional samples (all images in [-1, 1]).
 
     `real` is split in two halves: the first is the reference, and the distance between the
@@ -108,7 +110,7 @@ def gan_scores(classifier: nn.Module, fake: Tensor, real: Tensor, num_classes: i
     }
 
 
-def cgan_scores(
+def label_scores(
     classifier: nn.Module, fake: Tensor, requested: Tensor, real: Tensor, class_names: Sequence[str]
 ) -> dict[str, float]:
     """Label fidelity (does the classifier see the class that was asked for?) and Fréchet distance."""
@@ -125,7 +127,7 @@ def cgan_scores(
     return scores
 
 
-def cogan_scores(
+def coupled_scores(
     classifier: nn.Module | None,
     x1: Tensor,
     x2: Tensor,

@@ -2,10 +2,11 @@
 
 `cached_classifier` trains one (Adam, cross-entropy, inputs randomly blurred and noised so it
 judges shapes rather than crisp edges) and caches its weights (safetensors) in the cache
-folder: $TRANSLATE_CACHE, else $XDG_CACHE_HOME/translate, else ~/.cache/translate. The glyph
-demo's judge (`translate.data.demos.glyphs.glyph_classifier`) trains on 3,000 real glyphs in
-well under a minute on a CPU; its cache key hashes the renderer's and this file's source, so
-a changed demo or recipe retrains.
+folder: $TRANSLATE_CACHE, else $XDG_CACHE_HOME/translate, else ~/.cache/translate. `judge_of(truth)`
+is the judge of a demo's ground truth: a stand-in given as truth["classifier"] (tests), else one
+trained on truth["judge"] (a `JudgeData`: the glyph demo's 3,000 real glyphs train it in well
+under a minute on a CPU); its cache key is the data's key and this file's source hash, so a
+changed demo or recipe retrains.
 """
 from __future__ import annotations
 
@@ -112,6 +113,17 @@ def cache_dir() -> Path:
         return Path(os.environ["TRANSLATE_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "translate"
+
+
+def judge_of(truth: dict) -> tuple[nn.Module, float]:
+    """(classifier, its accuracy on real held-out data) for a demo's ground truth."""
+    import hashlib
+
+    if "classifier" in truth:
+        return truth["classifier"]()
+    data = truth["judge"]
+    recipe = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:10]
+    return cached_classifier(f"{data.key}-{recipe}", data.make, data.num_classes)
 
 
 def cached_classifier(

@@ -1,10 +1,13 @@
-"""Built-in demo data, generated procedurally (ships as code, not files).
+"""Built-in demo data, generated procedurally (ships as code, not files): unpaired and paired.
 
 "apples → oranges": each scene (fruit positions, sizes, lighting, background tone)
 is rendered in two styles — domain A (red apples on grass) and domain B (oranges on a
 wooden table). Training uses disjoint scenes for A and B, so the data is truly
 unpaired; held-out scenes are rendered in both styles, which gives a ground truth to
 score A→B and B→A translations against.
+
+"label maps → scenes" (paired): A is a scene's label map (ground, shadow, fruit, leaf in flat
+colours), B the same scene rendered; held-out pairs are the ground truth.
 """
 from __future__ import annotations
 
@@ -116,5 +119,68 @@ def demo_bundle(cfg: Any, **options: Any) -> DataBundle:
         preview=DemoUnpaired(cfg, n=8, train=False),
         source="demo",
         ground_truth=ground_truth_pairs(cfg),
+        in_memory=True,
+    )
+
+
+# --- the paired demo: label maps → rendered scenes (pix2pix) ---------------------------------
+LABELS = {"ground": (0.05, 0.10, 0.75), "shadow": (0.05, 0.55, 0.95), "fruit": (0.95, 0.10, 0.10),
+          "leaf": (0.95, 0.90, 0.10)}  # one flat colour per class, as in a segmentation map
+
+
+def render_labels(params: dict[str, Any], size: int, supersample: int = 2) -> np.ndarray:
+    """HxWx3 uint8 label map of `params`: ground, shadow, fruit and leaf, flat colours; the
+    scene's shading, highlights, tone and background gradient are what a translator must add."""
+    s = size * supersample
+    yy, xx = np.meshgrid((np.arange(s) + 0.5) / s, (np.arange(s) + 0.5) / s, indexing="ij")
+    img = np.broadcast_to(np.array(LABELS["ground"]), (s, s, 3)).copy()
+    for i in np.argsort(params["radii"])[::-1]:
+        (cx, cy), r = params["centers"][i], params["radii"][i]
+        shadow = ((xx - cx - 0.06) ** 2 + ((yy - cy - 0.08) * 1.6) ** 2) < (r * 1.05) ** 2
+        img[shadow] = LABELS["shadow"]
+        img[((xx - cx) / r) ** 2 + ((yy - cy) / r) ** 2 < 1.0] = LABELS["fruit"]
+        a = params["leaf_angle"][i]
+        lcx, lcy = cx + 0.55 * r * np.sin(a), cy - 1.0 * r * np.cos(a)
+        img[((xx - lcx) / (0.45 * r)) ** 2 + ((yy - lcy) / (0.22 * r)) ** 2 < 1.0] = LABELS["leaf"]
+    img = img.reshape(size, supersample, size, supersample, 3).mean(axis=(1, 3))
+    return (img * 255 + 0.5).astype(np.uint8)
+
+
+class DemoPaired(Dataset):
+    """`n` scenes as (A = label map, B = the scene rendered in style A) at `load_size`; A and B
+    get one random crop to `image_size` and one flip."""
+
+    def __init__(self, cfg: Any, n: int = 200, train: bool = True) -> None:
+        self.train = train
+        size = cfg.load_size if train else cfg.image_size
+        offset = 0 if train else TEST_SCENE_OFFSET
+        scenes = [scene(i) for i in range(offset, offset + n)]
+        self.images_a = [render_labels(p, size) for p in scenes]
+        self.images_b = [render(p, "A", size) for p in scenes]
+        self.pipeline = T.train_pipeline(0, cfg.image_size, cfg.flip, paired=True) if train else None
+
+    def __len__(self) -> int:
+        return len(self.images_a)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Tensor]:
+        index, seed = key if isinstance(key, tuple) else (key, key)
+        a, b = self.images_a[index], self.images_b[index]
+        if self.train:
+            a, b = T.run_pair(self.pipeline, a, b, seed)
+        return {"A": T.to_tensor(a), "B": T.to_tensor(b)}
+
+
+def paired_bundle(cfg: Any, **options: Any) -> DataBundle:
+    """The "paired" kind's demo: `demo_size` label-map/scene pairs, held-out pairs as ground truth."""
+    if options.get("data_b") is not None:
+        raise ConfigError("--data-b is for two-folder variants (cogan)")
+    n_truth = options.get("eval_size", 24)
+    test = DemoPaired(cfg, n=n_truth, train=False)
+    items = [test[i] for i in range(n_truth)]
+    return DataBundle(
+        train=DemoPaired(cfg, n=options.get("demo_size", 200)),
+        preview=DemoPaired(cfg, n=8, train=False),
+        source="demo",
+        ground_truth={k: torch.stack([it[k] for it in items]) for k in ("A", "B")},
         in_memory=True,
     )

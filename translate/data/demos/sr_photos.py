@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from translate.data.bundle import DataBundle
-from translate.data.sr import SRCrops, downscale, to_unit_tensor, upscale
+from translate.data.sr import SRCrops, downscale, upscale
 from translate.data.transforms import to_tensor
 
 HELD_OUT_SEED = 1_000_000
@@ -117,13 +117,13 @@ def render(seed: int, size: int) -> np.ndarray:
 
 
 def ground_truth(cfg: Any, n: int = 16, size: int = 96) -> dict[str, torch.Tensor]:
-    """Held-out images: {"lr" [n,C,h,w] in [0,1], "hr" and "bicubic" [n,C,H,W] in [-1,1]}."""
+    """Held-out images: {"lr" [n,C,h,w], "hr" and "bicubic" [n,C,H,W]}, all in [-1, 1]."""
     k = int(cfg.scale)
     size -= size % k
     hr = [render(HELD_OUT_SEED + i, size) for i in range(n)]
     lr = [downscale(im, k) for im in hr]
     return {
-        "lr": torch.stack([to_unit_tensor(im) for im in lr]),
+        "lr": torch.stack([to_tensor(im) for im in lr]),
         "hr": torch.stack([to_tensor(im) for im in hr]),
         "bicubic": torch.stack([to_tensor(upscale(im, k)) for im in lr]),
     }
