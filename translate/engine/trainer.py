@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import itertools
 import logging
 import os
 import re
@@ -19,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, default_collate
 
 from translate import config as C
 from translate.data import DataBundle
@@ -76,9 +77,18 @@ class Trainer:
 
         self.variant = variant_cls(model_cfg)
         _check_contract(self.variant)
+        self.sampler = EpochSampler(len(data.train), engine_cfg.seed, True, self.dist.rank, self.dist.world_size)
+        self.batches_per_epoch = self.sampler.per_rank() // model_cfg.batch_size
+        if self.batches_per_epoch == 0:
+            raise ConfigError(
+                f"batch_size {model_cfg.batch_size} is larger than the data ({len(data.train)} items per process)"
+            )
         nets = self.variant.build(model_cfg)
-        memory = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.memory = memory = torch.channels_last if self.channels_last else torch.contiguous_format
         self.plain_nets = {k: n.to(self.device, memory_format=memory) for k, n in nets.items()}
+        # nets shaped by the data (CUT's MLP heads): from the run's first batch, before anything
+        # else sees the nets, so from here on they are nets like the others (resume included)
+        self.plain_nets.update(self._data_dependent_nets())
         if engine_cfg.sync_batchnorm:
             self.plain_nets = D.sync_batchnorm(self.plain_nets, self.device, self.dist)
         self.started_from: list[str] = []
@@ -107,12 +117,6 @@ class Trainer:
         self.eval_view = MappingProxyType({**self.eval_nets, **self.aux})
         self.step = Step(self.optimizers, self.scalers, engine_cfg.grad_clip, self.device)
 
-        self.sampler = EpochSampler(len(data.train), engine_cfg.seed, True, self.dist.rank, self.dist.world_size)
-        self.batches_per_epoch = self.sampler.per_rank() // model_cfg.batch_size
-        if self.batches_per_epoch == 0:
-            raise ConfigError(
-                f"batch_size {model_cfg.batch_size} is larger than the data ({len(data.train)} items per process)"
-            )
         self.total_epochs = model_cfg.epochs + model_cfg.decay_epochs
         self.total_steps = engine_cfg.steps or self.total_epochs * self.batches_per_epoch
         if resume_from is not None:
@@ -147,6 +151,27 @@ class Trainer:
                 generator=torch.Generator(),  # keep the global RNG untouched by loader seeding
             )
         return self._dl
+
+    def _data_dependent_nets(self) -> dict[str, torch.nn.Module]:
+        """The variant's `data_dependent_initialize(nets, batch)` on the run's first batch (epoch 0,
+        position 0: the same batch on a fresh start and on every resume, which then loads their
+        weights), the nets in eval mode without gradients; the new nets on the device."""
+        if type(self.variant).data_dependent_initialize is Variant.data_dependent_initialize:
+            return {}
+        self.sampler.set_epoch(0)
+        keys = itertools.islice(iter(self.sampler), self.model_cfg.batch_size)
+        batch = to_device(default_collate([self.data.train[k] for k in keys]), self.device, self.channels_last)
+        for net in self.plain_nets.values():
+            net.eval()
+        with torch.no_grad():
+            made = self.variant.data_dependent_initialize(MappingProxyType(self.plain_nets), batch)
+        name = self.variant_cls.name
+        if not isinstance(made, dict) or not all(isinstance(n, torch.nn.Module) for n in made.values()):
+            raise PluginError(f"variant '{name}': data_dependent_initialize must return {{name: nn.Module}}")
+        clash = sorted(set(made) & set(self.plain_nets))
+        if clash:
+            raise PluginError(f"variant '{name}': data-dependent net '{clash[0]}' has the name of a net from build()")
+        return {k: n.to(self.device, memory_format=self.memory) for k, n in made.items()}
 
     # --- state ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
