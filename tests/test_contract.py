@@ -25,8 +25,8 @@ from translate.variant import VARIANTS, register_variant
 
 from conftest import QUIET, TINY, Toy, tiny_batch, tiny_config, write_images
 
-BUILT_INS = ["cyclegan", "discogan", "srgan", "gan", "cgan", "cogan"]
-DISCRIMINATORS = {"cyclegan": 2, "discogan": 2, "srgan": 1, "gan": 1, "cgan": 1, "cogan": 2}
+BUILT_INS = ["cyclegan", "discogan", "srgan", "gan", "cgan", "cogan", "cut", "fastcut"]
+DISCRIMINATORS = {"cyclegan": 2, "discogan": 2, "srgan": 1, "gan": 1, "cgan": 1, "cogan": 2, "cut": 1, "fastcut": 1}
 
 
 def _vgg_standin(layer: str, weights: object) -> nn.Module:
@@ -51,9 +51,12 @@ def test_the_penalty_is_there_exactly_when_the_objective_has_one(variant, object
     cfg = tiny_config(variant, **extra)
     v = VARIANTS.get(variant)(cfg)
     nets = {**v.build(cfg), **v.auxiliary(cfg)}
+    batch = tiny_batch(variant, cfg)
+    with torch.no_grad():
+        nets.update(v.data_dependent_initialize(nets, batch))  # CUT's heads
     step = Step(v.optimizers(nets, cfg), {})
     torch.manual_seed(0)
-    out = v.train_step(nets, tiny_batch(variant, cfg), step)  # discogan: iteration 0 updates D
+    out = v.train_step(nets, batch, step)  # discogan: iteration 0 updates D
     has = OBJECTIVES.get(objective).has_penalty
     assert len(calls) == (DISCRIMINATORS[variant] if has else 0)
     d_losses = [float(t.detach()) for k, t in out.items() if k.startswith("D")]
