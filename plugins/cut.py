@@ -51,7 +51,8 @@ class CUTConfig(VariantConfig):
     lambda_gan: float = option(1.0, "weight λ_GAN of G's adversarial loss", min=0)
     lambda_nce: float = option(1.0, "weight λ_NCE of the PatchNCE loss", min=0)
     nce_idt: bool = option(True, "identity PatchNCE on Y, NCE(y, G(y)), averaged with NCE(x, G(x))")
-    nce_layers: str = option(NCE_LAYERS, "entries of the generator's layer list whose outputs feed PatchNCE")
+    nce_layers: str = option(NCE_LAYERS, "entries of G's layer list feeding PatchNCE: the input, both downsampling "
+                                         "convs, residual blocks 1 and 5 (the authors' 0,4,8,12,16 of their anti-aliased G)")
     nce_units: int = option(256, "width of the MLP heads (their output size)", min=1)
     num_patches: int = option(256, "patch positions drawn per layer and image", min=1)
     nce_tau: float = option(0.07, "temperature τ of PatchNCE", above=0)

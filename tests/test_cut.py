@@ -149,3 +149,12 @@ def test_resume_is_bit_identical_with_the_first_batch_heads(unpaired_dir, tmp_pa
     assert a["optimizers"]["H"]["state"] and len(a["optimizers"]["H"]["state"]) == len(list(
         PatchHeads([3, 8, 16, 16, 16], 8).parameters()))
     assert a["schedulers"]["H"] == b["schedulers"]["H"]
+
+
+@pytest.mark.parametrize("variant", ["cut", "fastcut"])
+def test_demo_preset_is_cyclegans_small_nets_for_300_steps(variant, tmp_path):
+    plan = T.plan(variant, name="d", runs_dir=tmp_path)  # no data: the demo
+    m = plan.model
+    assert (m.generator, m.ngf, m.ndf, m.image_size, m.batch_size) == ("resnet_6blocks", 16, 16, 32, 4)
+    assert (m.epochs, m.decay_epochs, m.num_patches) == (4, 2, 64)
+    assert (m.lambda_nce, m.nce_idt) == ((1.0, True) if variant == "cut" else (10.0, False))
