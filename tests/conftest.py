@@ -61,6 +61,10 @@ TINY: dict[str, list[str]] = {
     "cgan": ["image_size=16", "load_size=16", "ngf=4", "ndf=4", "z_dim=8", "batch_size=2"],
     "cogan": ["ngf=4", "ndf=2", "z_dim=8", "batch_size=2"],
     "pix2pix": ["generator=unet_32", "ngf=4", "ndf=4", "image_size=32", "load_size=34", "batch_size=2"],
+    "cut": ["generator=resnet_6blocks", "ngf=4", "ndf=4", "image_size=32", "load_size=34", "batch_size=2",
+            "num_patches=16", "nce_units=8"],
+    "fastcut": ["generator=resnet_6blocks", "ngf=4", "ndf=4", "image_size=32", "load_size=34", "batch_size=2",
+                "num_patches=16", "nce_units=8"],
 }
 TINY_CYCLEGAN = [*TINY["cyclegan"], "tensorboard=false", "progress=false"]
 

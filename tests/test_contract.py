@@ -25,8 +25,9 @@ from translate.variant import VARIANTS, register_variant
 
 from conftest import QUIET, TINY, Toy, tiny_batch, tiny_config, write_images
 
-BUILT_INS = ["cyclegan", "discogan", "srgan", "gan", "cgan", "cogan", "pix2pix"]
-DISCRIMINATORS = {"cyclegan": 2, "discogan": 2, "srgan": 1, "gan": 1, "cgan": 1, "cogan": 2, "pix2pix": 1}
+BUILT_INS = ["cyclegan", "discogan", "srgan", "gan", "cgan", "cogan", "pix2pix", "cut", "fastcut"]
+DISCRIMINATORS = {"cyclegan": 2, "discogan": 2, "srgan": 1, "gan": 1, "cgan": 1, "cogan": 2, "pix2pix": 1,
+                  "cut": 1, "fastcut": 1}
 
 
 def _vgg_standin(layer: str, weights: object) -> nn.Module:
@@ -51,9 +52,12 @@ def test_the_penalty_is_there_exactly_when_the_objective_has_one(variant, object
     cfg = tiny_config(variant, **extra)
     v = VARIANTS.get(variant)(cfg)
     nets = {**v.build(cfg), **v.auxiliary(cfg)}
+    batch = tiny_batch(variant, cfg)
+    with torch.no_grad():
+        nets.update(v.data_dependent_initialize(nets, batch))  # CUT's heads
     step = Step(v.optimizers(nets, cfg), {})
     torch.manual_seed(0)
-    out = v.train_step(nets, tiny_batch(variant, cfg), step)  # discogan: iteration 0 updates D
+    out = v.train_step(nets, batch, step)  # discogan: iteration 0 updates D
     has = OBJECTIVES.get(objective).has_penalty
     assert len(calls) == (DISCRIMINATORS[variant] if has else 0)
     d_losses = [float(t.detach()) for k, t in out.items() if k.startswith("D")]
@@ -262,3 +266,66 @@ def test_declared_figures_reach_the_summary_and_the_gallery(tmp_path):
     assert summary["explanations"]["psnr_AtoB"].startswith("PSNR (dB) of A→B")
     page = (plan.run_dir / "index.html").read_text()
     assert "how much the toy wobbles" in page and ">wobble<" in page
+
+
+class _Headed(Toy):
+    """A head whose width comes from the first batch (as CUT's MLPs come from G's features)."""
+
+    name = "toy_headed"
+    ema_nets = ("G", "H")
+    first_batches: list[torch.Tensor] = []
+
+    def data_dependent_initialize(self, nets, batch):  # noqa: ANN001, ANN201
+        assert not torch.is_grad_enabled() and not nets["G"].training
+        _Headed.first_batches.append(batch["A"].clone())
+        return {"H": nn.Conv2d(nets["G"](batch["A"]).shape[1], 3, 1)}
+
+    def optimizers(self, nets, cfg):  # noqa: ANN001, ANN201
+        return {**super().optimizers(nets, cfg), "H": torch.optim.Adam(nets["H"].parameters(), cfg.lr)}
+
+    def train_step(self, nets, batch, step):  # noqa: ANN001, ANN201
+        out = super().train_step(nets, batch, step)
+        head = losses.mse(nets["H"](nets["G"](batch["A"]).detach() + 0.01 * torch.randn_like(batch["A"])), batch["B"])
+        step.update("H", head)
+        return {**out, "head": head}
+
+
+def test_data_dependent_nets_are_nets_like_the_others(unpaired_dir, tmp_path):
+    """Built from the run's first batch, before the optimizers; checkpointed with their Adam state
+    and EMA; a resumed run builds them again (from the same batch) before loading their state."""
+    from conftest import straight_and_resumed
+
+    if "toy_headed" not in VARIANTS:
+        register_variant(_Headed)
+    TINY["toy_headed"] = TINY["toy"]
+    _Headed.first_batches.clear()
+    sets = [*TINY["toy"], *QUIET, "epochs=1", "decay_epochs=2", "ema=0.5"]
+
+    def plan(name, steps, resume):  # noqa: ANN001, ANN202
+        if resume is not None:
+            return T.plan(resume=str(resume), sets=C.parse_sets([f"steps={steps}"]))
+        return T.plan("toy_headed", data=str(unpaired_dir), name=name, runs_dir=tmp_path / "runs",
+                      sets=C.parse_sets([*sets, f"steps={steps}"]))
+
+    a, b = straight_and_resumed(plan)  # bit-identical nets (H included) and Adam states
+    assert set(a["nets"]) == {"G", "H"} and set(a["optimizers"]) == {"G", "H"} and set(a["ema"]) == {"G", "H"}
+    assert a["optimizers"]["H"]["state"], "H was never stepped"
+    assert all(torch.equal(a["ema"]["H"][k], b["ema"]["H"][k]) for k in a["ema"]["H"])
+    assert len(_Headed.first_batches) == 3  # straight, split, resumed: one call each, on one batch
+    assert all(torch.equal(x, _Headed.first_batches[0]) for x in _Headed.first_batches)
+    tr = _trainer("toy_headed", unpaired_dir, tmp_path, "h")
+    assert tr.train_view["H"] is tr.plain_nets["H"] and "H" not in tr.variant.translators(tr.plain_nets)
+
+
+def test_a_data_dependent_net_may_not_shadow_a_built_one(unpaired_dir, tmp_path):
+    class Shadow(Toy):
+        name = "toy_shadow"
+
+        def data_dependent_initialize(self, nets, batch):  # noqa: ANN001, ANN201
+            return {"G": nn.Identity()}
+
+    if "toy_shadow" not in VARIANTS:
+        register_variant(Shadow)
+    TINY["toy_shadow"] = TINY["toy"]
+    with pytest.raises(PluginError, match="data-dependent net 'G' has the name of a net from build"):
+        _trainer("toy_shadow", unpaired_dir, tmp_path, "sh")

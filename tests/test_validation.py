@@ -17,6 +17,7 @@ BAD = [  # (variant, --set values, what the one line must say)
     ("cyclegan", ["image_size=0"], "'image_size': 0 is too small"),
     ("cyclegan", ["image_size=-32"], "'image_size': -32 is too small"),
     ("cyclegan", ["image_size=30", "load_size=34"], "needs a multiple of 4; try image_size=32"),
+    ("cut", ["nce_layers=0,4,40"], "'nce_layers': 0,4,40 does not fit generator 'resnet_6blocks'"),
     ("cyclegan", ["image_size=16", "load_size=18", "batch_size=1"], "net 'D_A' cannot take 16×16 images"),
     ("cyclegan", ["load_size=16", "image_size=32"], "load_size 16 is smaller than image_size 32"),
     ("cyclegan", ["beta1=1.5"], "'beta1': 1.5 is too large"),

@@ -152,3 +152,18 @@ class Frozen(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
+
+
+def patch_nce(q: Tensor, k: Tensor, tau: float = 0.07, batch: int = 1) -> Tensor:
+    """PatchNCE (Park et al. 2020, Eq. 2), averaged over patches: q, k are [batch·P, C] unit
+    vectors of P patches per image, q[i] the output's patch and k[i] the source's patch at the
+    same place. Each query is classified among its positive k[i] and the P − 1 other patches
+    of the same image (the negatives), logits scaled by 1/tau; keys are detached."""
+    q, k = q.float(), k.detach().float()
+    pos = (q * k).sum(1, keepdim=True)  # [batch·P, 1]
+    qb, kb = q.view(batch, -1, q.shape[1]), k.view(batch, -1, k.shape[1])
+    neg = torch.bmm(qb, kb.transpose(1, 2))  # [batch, P, P]: query i against every key j
+    eye = torch.eye(neg.shape[1], dtype=torch.bool, device=q.device)
+    neg = neg.masked_fill(eye, float("-inf")).flatten(0, 1)  # the positive is not its own negative
+    logits = torch.cat([pos, neg], 1) / tau
+    return F.cross_entropy(logits, torch.zeros(logits.shape[0], dtype=torch.long, device=q.device))

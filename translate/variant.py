@@ -10,6 +10,8 @@ Optional hooks, each with a default that fits most variants:
 
     validate(cfg)            cross-key checks of the recipe (classmethod; before any work)
     settle(cfg, info)        config derived from the data (e.g. the class count), before build
+    data_dependent_initialize(nets, batch)   nets shaped by the data (CUT's MLP heads over G's
+                             features), built from the run's first batch before the optimizers
     auxiliary(cfg)           frozen training-only modules (a VGG loss): placed on the device by the
                              engine, kept out of checkpoints, handed to train_step with the nets
     lr_lambda(cfg)           the LR schedule: a factor per epoch (or one per optimizer name)
@@ -192,6 +194,13 @@ class Variant:
     def settle(cls, cfg: VariantConfig, info: Mapping[str, Any]) -> VariantConfig:
         """The config with what the data decides filled in (e.g. the class count); never mutates `cfg`."""
         return cfg
+
+    def data_dependent_initialize(self, nets: Nets, batch: Any) -> dict[str, nn.Module]:
+        """Nets whose shapes come from the data, built from the run's first batch (the nets of
+        `build` in eval mode, no gradients). The engine adds them to the nets before anything
+        else: `optimizers()` sees them, checkpoints, resume, EMA, DDP and compile treat them
+        like the nets of `build`; they are not translators."""
+        return {}
 
     def auxiliary(self, cfg: VariantConfig) -> dict[str, nn.Module]:
         """Frozen modules the training step needs (loss networks); not checkpointed, not at inference."""

@@ -30,26 +30,32 @@ class Step:
         self.epoch = 0
         self.updated: set[str] = set()
 
-    def update(self, name: str, loss: Tensor) -> None:
-        """One optimizer step of the optimizer `name` on `loss`."""
-        if name not in self.optimizers:
-            raise KeyError(f"no optimizer named '{name}'; have {sorted(self.optimizers)}")
-        opt = self.optimizers[name]
-        scaler = self.scalers.get(name)
-        opt.zero_grad(set_to_none=True)
+    def update(self, name: str | tuple[str, ...], loss: Tensor) -> None:
+        """One optimizer step of the optimizer `name` on `loss`; a tuple of names steps each of
+        them on one backward of `loss` (CUT's generator and its MLP heads)."""
+        names = (name,) if isinstance(name, str) else tuple(name)
+        for key in names:
+            if key not in self.optimizers:
+                raise KeyError(f"no optimizer named '{key}'; have {sorted(self.optimizers)}")
+        opts = [self.optimizers[key] for key in names]
+        scaler = self.scalers.get(names[0])  # one scale for one backward
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
-            if self.grad_clip > 0:
-                scaler.unscale_(opt)
-                self._clip(opt)
-            scaler.step(opt)
+            for opt in opts:
+                if self.grad_clip > 0:
+                    scaler.unscale_(opt)
+                    self._clip(opt)
+                scaler.step(opt)
             scaler.update()
         else:
             loss.backward()
-            if self.grad_clip > 0:
-                self._clip(opt)
-            opt.step()
-        self.updated.add(name)
+            for opt in opts:
+                if self.grad_clip > 0:
+                    self._clip(opt)
+                opt.step()
+        self.updated.update(names)
 
     def _clip(self, opt: torch.optim.Optimizer) -> None:
         params = [p for group in opt.param_groups for p in group["params"] if p.grad is not None]

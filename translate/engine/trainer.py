@@ -30,6 +30,7 @@ from translate.engine import checkpoint as ckpt
 from translate.engine import distributed as D
 from translate.engine.compile import compile_nets
 from translate.engine.config import EngineConfig
+from translate.engine.datainit import data_dependent_nets
 from translate.engine.ema import EMA, _unwrap
 from translate.engine.explain import explain_setup as _explain_setup
 from translate.engine.explain import phase as _phase
@@ -82,9 +83,19 @@ class Trainer:
 
         self.variant = variant_cls(model_cfg)
         _check_contract(self.variant)
+        self.sampler = EpochSampler(len(data.train), engine_cfg.seed, True, self.dist.rank, self.dist.world_size)
+        self.batches_per_epoch = self.sampler.per_rank() // model_cfg.batch_size
+        if self.batches_per_epoch == 0:
+            raise ConfigError(
+                f"batch_size {model_cfg.batch_size} is larger than the data ({len(data.train)} items per process)"
+            )
         nets = self.variant.build(model_cfg)
-        memory = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.memory = memory = torch.channels_last if self.channels_last else torch.contiguous_format
         self.plain_nets = {k: n.to(self.device, memory_format=memory) for k, n in nets.items()}
+        # nets shaped by the data (CUT's MLP heads): from the run's first batch, before anything
+        # else sees the nets, so from here on they are nets like the others (resume included)
+        self.plain_nets.update(data_dependent_nets(self.variant, self.plain_nets, self.data.train, self.sampler,
+                                                   self.device, self.channels_last))
         if engine_cfg.sync_batchnorm:
             self.plain_nets = D.sync_batchnorm(self.plain_nets, self.device, self.dist)
         self.started_from: list[str] = []
@@ -113,12 +124,6 @@ class Trainer:
         self.eval_view = MappingProxyType({**self.eval_nets, **self.aux})
         self.step = Step(self.optimizers, self.scalers, engine_cfg.grad_clip, self.device)
 
-        self.sampler = EpochSampler(len(data.train), engine_cfg.seed, True, self.dist.rank, self.dist.world_size)
-        self.batches_per_epoch = self.sampler.per_rank() // model_cfg.batch_size
-        if self.batches_per_epoch == 0:
-            raise ConfigError(
-                f"batch_size {model_cfg.batch_size} is larger than the data ({len(data.train)} items per process)"
-            )
         self.total_epochs = model_cfg.epochs + model_cfg.decay_epochs
         self.total_steps = engine_cfg.steps or self.total_epochs * self.batches_per_epoch
         if resume_from is not None:

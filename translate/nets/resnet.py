@@ -5,6 +5,8 @@ officially released `.pth` files load: `model.1` ... `model.26`, blocks `conv_bl
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from torch import Tensor, nn
 
 from translate.nets.registry import register_net
@@ -65,8 +67,17 @@ class ResnetGenerator(nn.Module):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.model(x)
+    def forward(self, x: Tensor, layers: Sequence[int] = ()) -> Tensor | list[Tensor]:
+        """The translated image; with `layers`, only the outputs of those entries of `model`
+        (encoder features for CUT's PatchNCE), stopping after the last one asked for."""
+        if not layers:
+            return self.model(x)
+        feats, last = [], max(layers)
+        for i, layer in enumerate(self.model[: last + 1]):
+            x = layer(x)
+            if i in layers:
+                feats.append(x)
+        return feats
 
 
 @register_net("resnet_9blocks")
