@@ -17,7 +17,7 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from translate.cli import convert, datasets, eval, plugins, train  # noqa: F401 - they register
+    from translate.cli import convert, datasets, demo, eval, plugins, train  # noqa: F401 - they register
 
     app.add_typer(datasets.app, name="datasets")
 

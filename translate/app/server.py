@@ -1,0 +1,82 @@
+"""`translate demo MODEL`: serve the demo page on 127.0.0.1 from a private temp folder.
+
+    server = serve("runs/h2z", port=7860, open_browser=False, block=False)
+    ... server.url ...
+    server.close()                     # the temp folder goes with it
+
+Every file the server writes — uploads, results, examples, Gradio's cache — lies in one temp
+folder, removed on exit. Uploads are capped in size (`Limits.max_file_mb`), requests queue with a
+concurrency limit (`Limits.concurrency`, `Limits.queue`), and images go through convert's
+decompression-bomb guard (`Limits.max_pixels`).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from translate.app.session import Limits, Session
+from translate.errors import ConfigError
+
+HINT = "the browser demo needs Gradio: pip install 'translate-gan[demo]'"
+
+
+@dataclass
+class Server:
+    url: str
+    session: Session
+    page: Any
+    workdir: Path
+
+    def wait(self) -> None:
+        """Serve until Ctrl-C, then close."""
+        try:
+            self.page.block_thread()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        try:
+            self.page.close()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def serve(model: str, *, host: str = "127.0.0.1", port: int | None = None, open_browser: bool = True,
+          share: bool = False, variant: str | None = None, plugins: Sequence[str] = (), device: str = "auto",
+          precision: str = "fp32", limits: Limits | None = None, block: bool = True) -> Server:
+    """Open MODEL (anything `translate convert` takes) and serve its page; with `block` until Ctrl-C."""
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        raise ConfigError(HINT) from None
+    limits = limits or Limits()
+    for name, value in (("max_files", limits.max_files), ("queue", limits.queue), ("concurrency", limits.concurrency)):
+        if value < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if limits.max_file_mb <= 0 or limits.max_pixels < 1:
+        raise ConfigError("--max-file-mb and --max-pixels must be positive")
+    workdir = Path(tempfile.mkdtemp(prefix="translate-demo-")).resolve()
+    os.environ["GRADIO_TEMP_DIR"] = str(workdir / "gradio")  # read when the page is built and launched
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    try:
+        session = Session(model, workdir=workdir, variant=variant, plugins=plugins, device=device,
+                          precision=precision, limits=limits)
+        from translate.app.page import CSS, build
+
+        page = build(session)
+        page.queue(default_concurrency_limit=limits.concurrency, max_size=limits.queue)
+        _, url, _ = page.launch(server_name=host, server_port=port, inbrowser=open_browser, share=share,
+                                max_file_size=int(limits.max_file_mb * 1_000_000), prevent_thread_lock=True,
+                                quiet=True, show_error=False, ssr_mode=False, css=CSS)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    server = Server(url=str(url), session=session, page=page, workdir=workdir)
+    if block:
+        server.wait()
+    return server
