@@ -2,6 +2,7 @@
 checkpoint served and its step, and the figures its run or export recorded (with what they mean)."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,12 @@ Row = tuple[str, str, str]  # (what, value, explanation)
 KINDS = {"checkpoint": "training checkpoint", "safetensors": "safetensors file", "official": "official CycleGAN generator",
          "onnx": "ONNX model"}
 ARCH_KEYS = ("generator", "ngf", "n_blocks", "nf", "norm", "scale", "image_size")
+
+
+def arrow(direction: str) -> str:
+    """"AtoB" -> "A→B" (other translator names as they are)."""
+    m = re.fullmatch(r"([A-Za-z0-9]+)to([A-Z][A-Za-z0-9]*)", direction)
+    return f"{m.group(1)}→{m.group(2)}" if m else direction
 
 
 def model_facts(session: Session) -> list[Row]:
@@ -39,6 +46,10 @@ def model_facts(session: Session) -> list[Row]:
     if session.checkpoint is not None:
         rows += _serving(session, run)
     rows += _figures(run)
+    for (backend, direction), file in sorted(session.exports.items()):
+        older = session.checkpoint is not None and _mtime(file) < _mtime(session.checkpoint)
+        rows.append((f"{backend} file", f"{file.name}" + (" (older than the checkpoint served)" if older else ""),
+                     f"what the {backend} back end runs for {arrow(direction)}"))
     if spec is not None:
         rows += _export_facts(spec.extra)
     if session.note:

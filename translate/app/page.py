@@ -17,7 +17,8 @@ from typing import Any
 import gradio as gr
 
 from translate.app.examples import write_examples
-from translate.app.session import Result, Session, arrow
+from translate.app.facts import arrow
+from translate.app.session import Result, Session
 from translate.errors import TranslateError
 from translate.files import first_line
 
@@ -77,10 +78,11 @@ def build(session: Session) -> gr.Blocks:
                     facts = gr.HTML(facts_html(session), elem_id="facts")
         pairs = gr.State([])
 
-        def on_translate(one: Any, several: Any, dir_: str, back: str, tile_px: Any) -> tuple[Any, ...]:
-            files = [p for p in [_path(one, session), *(_path(f, session) for f in (several or []))] if p is not None]
+        def on_translate(photo: Any, photos: Any, direction: str, backend: str, tile: Any) -> tuple[Any, ...]:
+            files = [p for p in [_path(photo, session), *(_path(f, session) for f in (photos or []))] if p is not None]
             try:
-                result = session.translate(files, dir_ or first, back, int(tile_px or 0) or None) if files else Result()
+                result = (session.translate(files, direction or first, backend, int(tile or 0) or None) if files
+                          else Result())
             except TranslateError as err:
                 return None, gr.update(visible=False), None, _status(first_line(err), True), [], facts_html(session)
             except Exception as err:  # anything else: say it on the page, keep serving
@@ -124,12 +126,13 @@ def build(session: Session) -> gr.Blocks:
         api_tile = gr.Number(0, visible=False, precision=0)
         api_out = gr.Image(type="filepath", visible=False)
 
-        def on_api(image: Any, dir_: str, back: str, tile_px: Any) -> str:
+        def on_api(image: Any, direction: str, backend: str, tile: Any) -> str:  # names: the API's keywords
             path = _path(image, session)
             if path is None:
                 raise gr.Error("no image given", print_exception=False)
             try:
-                result = session.translate([path], dir_ or first, back or session.backends()[0], int(tile_px or 0) or None)
+                result = session.translate([path], direction or first, backend or session.backends()[0],
+                                           int(tile or 0) or None)
             except TranslateError as err:
                 raise gr.Error(first_line(err), print_exception=False) from None
             if not result.pairs:

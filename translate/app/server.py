@@ -50,10 +50,6 @@ def serve(model: str, *, host: str = "127.0.0.1", port: int | None = None, open_
           share: bool = False, variant: str | None = None, plugins: Sequence[str] = (), device: str = "auto",
           precision: str = "fp32", limits: Limits | None = None, block: bool = True) -> Server:
     """Open MODEL (anything `translate convert` takes) and serve its page; with `block` until Ctrl-C."""
-    try:
-        import gradio  # noqa: F401
-    except ImportError:
-        raise ConfigError(HINT) from None
     limits = limits or Limits()
     for name, value in (("max_files", limits.max_files), ("queue", limits.queue), ("concurrency", limits.concurrency)):
         if value < 1:
@@ -61,9 +57,16 @@ def serve(model: str, *, host: str = "127.0.0.1", port: int | None = None, open_
     if limits.max_file_mb <= 0 or limits.max_pixels < 1:
         raise ConfigError("--max-file-mb and --max-pixels must be positive")
     workdir = Path(tempfile.mkdtemp(prefix="translate-demo-")).resolve()
-    os.environ["GRADIO_TEMP_DIR"] = str(workdir / "gradio")  # read when the page is built and launched
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # Gradio reads these on import and when the page is built: its cache, and matplotlib's (which it
+    # imports), go into the temp folder too; no usage statistics are sent.
+    os.environ["GRADIO_TEMP_DIR"] = str(workdir / "gradio")
+    os.environ.setdefault("MPLCONFIGDIR", str(workdir / "matplotlib"))
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     try:
+        try:
+            import gradio  # noqa: F401
+        except ImportError:
+            raise ConfigError(HINT) from None
         session = Session(model, workdir=workdir, variant=variant, plugins=plugins, device=device,
                           precision=precision, limits=limits)
         from translate.app.page import CSS, build

@@ -62,16 +62,10 @@ class Result:
         return text or "no photo given: drop, paste or upload one"
 
 
-def arrow(direction: str) -> str:
-    """"AtoB" -> "A→B" (other translator names as they are)."""
-    m = re.fullmatch(r"([A-Za-z0-9]+)to([A-Z][A-Za-z0-9]*)", direction)
-    return f"{m.group(1)}→{m.group(2)}" if m else direction
-
-
 class Session:
-    """One model on its back ends: "torch", "onnx" (exported on first use, as `convert --backend
-    onnx` does) and "int8" where `translate export --quantize int8` files are found; an ONNX MODEL
-    runs on onnxruntime alone. A run directory is watched: a newer checkpoint is loaded on the next
+    """One model on its back ends: "torch", "onnx" (an exported file where one is found, else
+    exported on first use as `convert --backend onnx` does) and "int8" where `translate export
+    --quantize int8` files are found; an ONNX MODEL runs on onnxruntime alone. A run directory is watched: a newer checkpoint is loaded on the next
     request (or `refresh`)."""
 
     def __init__(self, model: str, *, workdir: Path, variant: str | None = None, plugins: Sequence[str] = (),
@@ -83,7 +77,7 @@ class Session:
         self.results_dir = self.workdir / "results"
         self._lock = threading.RLock()
         self._models: dict[str, Model] = {}
-        self._int8: dict[str, Path] = {}
+        self.exports: dict[tuple[str, str], Path] = {}
         self.note = ""  # the last reload problem, shown on the page
         self._open()
 
@@ -99,7 +93,7 @@ class Session:
         self._models = {self._base_backend(): base}
         self.checkpoint = Path(base.source) if base.kind == "checkpoint" else None
         self.loaded_at = time.time()
-        self._int8 = {} if self.onnx_only else self._find_int8()
+        self.exports = {} if self.onnx_only else self._find_exports()
 
     def _base_backend(self) -> str:
         if not self.base.kind == "onnx":
@@ -143,26 +137,28 @@ class Session:
     def backends(self) -> list[str]:
         if self.onnx_only:
             return [self._base_backend()]
-        return ["torch", "onnx"] + (["int8"] if self._int8 else [])
+        return ["torch", "onnx"] + (["int8"] if any(b == "int8" for b, _ in self.exports) else [])
 
-    def _find_int8(self) -> dict[str, Path]:
-        """direction -> an int8 ONNX file named as `translate export` names it (STEM-DIRECTION.int8.onnx),
-        in the current folder, next to MODEL, or inside a run directory."""
+    def _find_exports(self) -> dict[tuple[str, str], Path]:
+        """(back end, direction) -> an ONNX file named as `translate export` names it
+        (STEM-DIRECTION.onnx, STEM-DIRECTION.int8.onnx) in the current folder, next to MODEL, or
+        inside a run directory: the int8 back end, and ONNX without exporting on first use."""
         from translate.inference.sources import read_onnx_spec
 
         stem = Path(self.model.rstrip("/")).stem
         path = Path(self.model)
         folders = dict.fromkeys(p.resolve() for p in (Path.cwd(), path.parent, path) if p.is_dir())
-        found: dict[str, Path] = {}
+        found: dict[tuple[str, str], Path] = {}
         for folder in folders:
-            for file in sorted(folder.glob(f"{stem}-*.int8.onnx")):
+            for file in sorted(folder.glob(f"{stem}-*.onnx")):
                 try:
-                    names = read_onnx_spec(file).translators
+                    spec = read_onnx_spec(file)
                 except TranslateError:
                     continue
-                for name in names:
+                backend = "int8" if "quantization" in spec.extra else "onnx"
+                for name in spec.translators:
                     if name in self.directions:
-                        found.setdefault(name, file)
+                        found.setdefault((backend, name), file)
         return found
 
     def translator(self, direction: str, backend: str) -> Translator:
@@ -171,11 +167,16 @@ class Session:
             raise ConfigError(f"unknown direction '{direction}'; this model has: {', '.join(self.directions)}")
         if backend not in self.backends():
             raise ConfigError(f"back end '{backend}' is not available for this model; use {', '.join(self.backends())}")
+        if backend == "int8" and not self.onnx_only and ("int8", direction) not in self.exports:
+            stem = Path(self.model.rstrip("/")).stem
+            raise ConfigError(f"no int8 export of {direction} found ({stem}-{direction}.int8.onnx: `translate export "
+                              f"{self.model} --direction {direction} --quantize int8 --calibrate PHOTOS`)")
         with self._lock:
-            key = f"int8:{direction}" if backend == "int8" and not self.onnx_only else backend
+            file = None if self.onnx_only else self.exports.get((backend, direction))
+            key = f"{backend}:{file}" if file else backend
             if key not in self._models:
-                if backend == "int8":
-                    self._models[key] = open_model(self._int8[direction], None, "auto", self.device, "fp32", self.plugins)
+                if file is not None:  # an exported file, run as `translate convert FILE` runs it
+                    self._models[key] = open_model(file, None, "auto", self.device, "fp32", self.plugins)
                 else:  # "onnx": convert's --backend onnx, exported from the weights being served
                     self._models[key] = open_model(self.model if self.checkpoint is None else self.checkpoint,
                                                    self.variant, "onnx", self.device, "fp32", self.plugins)
@@ -183,7 +184,9 @@ class Session:
         return model.pick(direction if direction in model.translators else None)
 
     def directions_with(self, backend: str) -> list[str]:
-        return [d for d in self.directions if backend != "int8" or self.onnx_only or d in self._int8]
+        if backend != "int8" or self.onnx_only:
+            return list(self.directions)
+        return [d for d in self.directions if ("int8", d) in self.exports]
 
     # --- translating -------------------------------------------------------------------------------
     def translate(self, files: Sequence[Path], direction: str, backend: str = "torch", tile: int | None = None) -> Result:
