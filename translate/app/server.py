@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +36,20 @@ class Server:
     workdir: Path
 
     def wait(self) -> None:
-        """Serve until Ctrl-C, then close."""
+        """Serve until Ctrl-C (or SIGTERM), then close and remove the temp folder."""
+        def stop(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
         try:
-            self.page.block_thread()
+            while True:  # Gradio's own block_thread() would swallow the interrupt and leave the folder
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
         finally:
             self.close()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     def close(self) -> None:
         try:
