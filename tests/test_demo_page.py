@@ -55,6 +55,7 @@ class Served:
     url: str
     proc: subprocess.Popen
     root: Path  # holds tmp/ (the server's TMPDIR), home/ and cwd/
+    run: Path  # the run it serves
     output: list[str] = field(default_factory=list)
 
 
@@ -65,14 +66,16 @@ def served(tiny_run, tmp_path_factory):  # noqa: F811 - the fixture imported abo
     root = tmp_path_factory.mktemp("served")
     for sub in ("tmp", "home", "cwd"):
         (root / sub).mkdir()
+    run = root / "run"  # a copy: the browser test drops a newer checkpoint into it
+    shutil.copytree(tiny_run, run)
     env = {**os.environ, "TMPDIR": str(root / "tmp"), "HOME": str(root / "home"), "OMP_NUM_THREADS": "1",
            "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost"}
     env.pop("GRADIO_TEMP_DIR", None)
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "translate", "demo", str(tiny_run), "--no-browser", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "translate", "demo", str(run), "--no-browser", "--port", str(port),
                              "--max-file-mb", "1", "--max-files", "3", "--queue", "2"], cwd=root / "cwd", env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    server = Served(f"http://127.0.0.1:{port}/", proc, root)
+    server = Served(f"http://127.0.0.1:{port}/", proc, root, run)
     threading.Thread(target=lambda: server.output.extend(proc.stdout), daemon=True).start()
     deadline = time.monotonic() + 180
     while not any("serving" in line for line in server.output):
@@ -151,6 +154,16 @@ def test_the_page_in_a_real_browser(served, tiny_run, tmp_path, cli):  # noqa: F
             shutil.copy(shot, os.environ["TRANSLATE_DEMO_SCREENSHOT"])
         pixels = _pixels(shot)
         assert pixels.shape[1] == 1280 and pixels.std() > 10
+        # a newer checkpoint lands in the run: the next photo is translated by it
+        import torch
+
+        state = torch.load(served.run / "checkpoints" / "step_00000002.pt", weights_only=True)
+        state["nets"]["G_AB"] = {k: v * 0.5 if v.is_floating_point() else v for k, v in state["nets"]["G_AB"].items()}
+        state["ema"] = None
+        torch.save(state, served.run / "checkpoints" / "step_00000006.pt")
+        driver.find_element(By.CSS_SELECTOR, "#go").click()
+        wait.until(lambda d: "(step 6 · torch)" in d.find_element(By.CSS_SELECTOR, "#status").text)
+        assert "step_00000006.pt (step 6)" in driver.find_element(By.CSS_SELECTOR, "#facts").text
         # an example photo: picked, translated in its own direction
         driver.find_elements(By.CSS_SELECTOR, "#examples button.thumbnail-item")[2].click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#downloads a[href*='-BtoA.png']"))
@@ -168,16 +181,16 @@ def test_the_page_in_a_real_browser(served, tiny_run, tmp_path, cli):  # noqa: F
         driver.quit()
 
 
-def test_the_api_with_gradio_client(served, tiny_run, tmp_path, cli):  # noqa: F811
+def test_the_api_with_gradio_client(served, tmp_path, cli):
     from gradio_client import handle_file
 
     client = _client(served, tmp_path)
     assert "/translate" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     photo = write_images(tmp_path / "in", 1, size=24)[0]
     out = client.predict(handle_file(str(photo)), api_name="/translate")
-    assert _same_or_50db(_pixels(out), _convert(cli, tiny_run, photo, tmp_path / "a.png"))
+    assert _same_or_50db(_pixels(out), _convert(cli, served.run, photo, tmp_path / "a.png"))  # its newest checkpoint
     out = client.predict(handle_file(str(photo)), direction="BtoA", api_name="/translate")
-    assert _same_or_50db(_pixels(out), _convert(cli, tiny_run, photo, tmp_path / "b.png", "--direction", "BtoA"))
+    assert _same_or_50db(_pixels(out), _convert(cli, served.run, photo, tmp_path / "b.png", "--direction", "BtoA"))
     # several photos through the page's own endpoint: every result, and a zip of them all
     two = write_images(tmp_path / "two", 2, size=24, seed=3)
     slider, strip, files, status, *_ = client.predict(None, [handle_file(str(p)) for p in two], "AtoB", "torch", 1024,

@@ -41,7 +41,7 @@ def model_facts(session: Session) -> list[Row]:
         rows.append(("data", str(data) if data else "the built-in demo data", ""))
     rows.append(("generator", _generator(spec, config), ""))
     t = base.pick(session.directions[0])
-    size = f"any size (padded to a multiple of {t.size_multiple}, cropped back)"
+    size = "any size" + (f" (padded to a multiple of {t.size_multiple}, cropped back)" if t.size_multiple > 1 else "")
     rows.append(("input", size + (f", output ×{t.scale}" if t.scale != 1 else ""), ""))
     if session.checkpoint is not None:
         rows += _serving(session, run)

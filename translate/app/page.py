@@ -61,7 +61,7 @@ def build(session: Session) -> gr.Blocks:
                     direction = gr.Radio([(arrow(d), d) for d in session.directions], value=first, label="Direction",
                                          visible=len(session.directions) > 1, elem_id="direction")
                     backend = gr.Radio(session.backends(), value=session.backends()[0], label="Back end",
-                                       elem_id="backend")
+                                       elem_id="backend", info=_backend_info(session))
                 with gr.Accordion("Big photos", open=False):
                     tile = gr.Slider(max(64, 2 * t.size_multiple), 4096, value=t.default_tile(), step=t.size_multiple,
                                      label="Tile size (px)", elem_id="tile",
@@ -150,6 +150,12 @@ def _subtitle(session: Session) -> str:
     variant = spec.variant if spec is not None else ""
     return (f"{variant + ' · ' if variant else ''}{dirs} · full resolution, the same pixels as "
             f"`translate convert` · API: `/translate`")
+
+
+def _backend_info(session: Session) -> str | None:
+    if session.onnx_only or all(("onnx", d) in session.exports for d in session.directions):
+        return None
+    return "onnx: exported on first use"
 
 
 def _status(text: str, failed: bool) -> Any:
