@@ -55,7 +55,7 @@ def build(session: Session) -> gr.Blocks:
                         many = gr.File(label="Drop or upload several photos", file_count="multiple", height=280,
                                        elem_id="many")
                 shelf = gr.Gallery([(str(p), arrow(d)) for p, d in examples], label="Example photos, held out from "
-                                   "training: pick one", columns=6, height=150, allow_preview=False,
+                                   "training: pick one", columns=6, height="auto", allow_preview=False,
                                    visible=bool(examples), elem_id="examples", interactive=False)
                 with gr.Row():
                     direction = gr.Radio([(arrow(d), d) for d in session.directions], value=first, label="Direction",
