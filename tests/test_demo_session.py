@@ -238,3 +238,10 @@ def test_a_missing_gradio_is_one_line(tiny_run, cli, monkeypatch):
     monkeypatch.setitem(sys.modules, "gradio", None)  # import gradio -> ImportError
     code, out = cli("demo", str(tiny_run), "--no-browser")
     assert code == 2 and out == "error: the browser demo needs Gradio: pip install 'translate-gan[demo]'"
+
+
+def test_bad_limits_are_one_line(tiny_run, cli):
+    code, out = cli("demo", str(tiny_run), "--no-browser", "--max-files", "0")
+    assert code == 2 and out == "error: --max-files must be at least 1, got 0"
+    code, out = cli("demo", str(tiny_run), "--no-browser", "--max-file-mb", "-1")
+    assert code == 2 and out == "error: --max-file-mb and --max-pixels must be positive"

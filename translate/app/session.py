@@ -56,7 +56,8 @@ class Result:
 
     def message(self) -> str:
         done = len(self.pairs)
-        text = f"translated {done} photo{'s' if done != 1 else ''} in {self.seconds:.2f} s ({self.served})" if done else ""
+        photos = f"{done} photo{'s' if done != 1 else ''}"
+        text = f"translated {photos} in {self.seconds:.2f} s ({self.served})" if done else ""
         for name, reason in self.failed:
             text += ("\n" if text else "") + f"{name}: {reason}"
         return text or "no photo given: drop, paste or upload one"
@@ -65,8 +66,8 @@ class Result:
 class Session:
     """One model on its back ends: "torch", "onnx" (an exported file where one is found, else
     exported on first use as `convert --backend onnx` does) and "int8" where `translate export
-    --quantize int8` files are found; an ONNX MODEL runs on onnxruntime alone. A run directory is watched: a newer checkpoint is loaded on the next
-    request (or `refresh`)."""
+    --quantize int8` files are found; an ONNX MODEL runs on onnxruntime alone. A run directory
+    is watched: a newer checkpoint is loaded on the next request (or `refresh`)."""
 
     def __init__(self, model: str, *, workdir: Path, variant: str | None = None, plugins: Sequence[str] = (),
                  device: str = "auto", precision: str = "fp32", limits: Limits | None = None) -> None:
