@@ -191,7 +191,7 @@ def test_built_in_demo_examples_are_of_each_domain(tiny_run, tmp_path):
     assert [d for _, d in examples] == ["AtoB", "AtoB", "BtoA", "BtoA"]
     for (path, _), (domain, i) in zip(examples, [("A", 0), ("A", 1), ("B", 0), ("B", 1)]):  # held-out scenes
         assert np.array_equal(np.asarray(Image.open(path)),
-                              apples.render(apples.scene(apples.TEST_SCENE_OFFSET + i), domain, 64))
+                              apples.render(apples.scene(apples.TEST_SCENE_OFFSET + i), domain, 32))
     assert {k: v for k, v, _ in session.facts()}["data"] == "the built-in demo data"
 
 

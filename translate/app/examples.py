@@ -41,11 +41,11 @@ def _photos(session: Session, domain: str) -> list[Image.Image]:
     if data and Path(str(data)).is_dir():
         return _from_folder(Path(str(data)), domain)
     kind = _data_kind(session)
-    size = min(256, max(64, 2 * int(model.get("image_size") or 64)))
-    if kind == "sr":
+    if kind == "sr":  # low-resolution photos to upscale
         from translate.data.demos import sr_photos
 
-        return [Image.fromarray(sr_photos.render(sr_photos.HELD_OUT_SEED + i, size)) for i in range(PER_DOMAIN)]
+        return [Image.fromarray(sr_photos.render(sr_photos.HELD_OUT_SEED + i, 64)) for i in range(PER_DOMAIN)]
+    size = min(256, max(32, int(model.get("image_size") or 128)))  # the scale the model was trained at
     if kind in ("unpaired", "paired") and domain in ("A", "B"):
         from translate.data.demos import apples
 

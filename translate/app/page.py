@@ -24,8 +24,9 @@ from translate.files import first_line
 
 CSS = """
 #status p{margin:4px 0;font-size:15px} #status.failed p{color:#b3261e;font-weight:600}
-table.facts{border-collapse:collapse;font-size:13px;width:100%}
-table.facts th,table.facts td{padding:3px 8px;text-align:left;vertical-align:top;border:none}
+#facts table.facts{border-collapse:collapse;font-size:13px;width:100%;border:none !important}
+#facts table.facts tr,#facts table.facts tbody{border:none !important}
+#facts table.facts th,#facts table.facts td{padding:3px 8px;text-align:left;vertical-align:top;border:none !important}
 table.facts th{white-space:nowrap;font-weight:600} table.facts tr:nth-child(even){background:rgba(127,127,127,.08)}
 table.facts td.why{color:#777}
 """
@@ -55,7 +56,7 @@ def build(session: Session) -> gr.Blocks:
                         many = gr.File(label="Drop or upload several photos", file_count="multiple", height=280,
                                        elem_id="many")
                 shelf = gr.Gallery([(str(p), arrow(d)) for p, d in examples], label="Example photos, held out from "
-                                   "training: pick one", columns=6, height="auto", allow_preview=False,
+                                   "training: pick one", columns=6, height=150, allow_preview=False, object_fit="cover",
                                    visible=bool(examples), elem_id="examples", interactive=False)
                 with gr.Row():
                     direction = gr.Radio([(arrow(d), d) for d in session.directions], value=first, label="Direction",
