@@ -7,8 +7,9 @@
 
 Rows, run round-robin so that load changes hit them alike:
 
-  convert   `translate convert MODEL DIR OUT` in a fresh process: its own "in Xs" (the conversion,
-            not start-up or model loading) divided by the photos — decode/encode in worker threads
+  convert   `translate convert MODEL DIR OUT` in a fresh process, warm: its own "in Xs" (the
+            conversion, not start-up or model loading) for 2n photos minus that for n, over n —
+            decode/encode in worker threads
   api       the demo server (`translate demo MODEL`, its own process, warmed up by one request):
             gradio_client's predict(photo, api_name="/translate") one photo after another, the
             client's wall time (upload, queue, convert's single-file path, PNG, download)
@@ -51,13 +52,19 @@ def photos(folder: Path, n: int, size: int) -> list[Path]:
     return out
 
 
-def convert_row(model: list[str], src: Path, dst: Path, backend: str) -> float:
+def convert_seconds(model: list[str], src: Path, dst: Path, backend: str) -> float:
     shutil.rmtree(dst, ignore_errors=True)
     cmd = [sys.executable, "-m", "translate", "convert", *model, str(src), str(dst), "--ext", "png", "--no-progress",
            "--backend", backend]
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    n, seconds = CONVERTED.search(text).groups()
-    return float(seconds) / int(n)
+    return float(CONVERTED.search(text).group(2))
+
+
+def convert_row(model: list[str], work: Path, n: int, backend: str) -> float:
+    """Seconds per photo of a warm `translate convert`: (time for 2n photos - time for n) / n, so the
+    first forward pass of a fresh process (its warm-up) cancels out, as the demo server's does."""
+    return (convert_seconds(model, work / "in2", work / "out", backend)
+            - convert_seconds(model, work / "in", work / "out", backend)) / n
 
 
 def start_demo(model: list[str], port: int) -> subprocess.Popen:
@@ -80,10 +87,42 @@ def api_row(client, files: list[Path], backend: str) -> float:
     return sum(times) / len(times)
 
 
+WAIT_JS = """
+const [stem, done] = [arguments[0], arguments[arguments.length - 1]];
+const found = () => document.querySelector(`#downloads a[href*='${stem}-']`);
+const t0 = performance.now();
+new MutationObserver((_, obs) => { if (found()) { obs.disconnect(); done(performance.now() - t0); } })
+    .observe(document.body, {childList: true, subtree: true, attributes: true});
+document.querySelector('#go').click();
+"""
+
+
+WAIT_JS = """
+const [stem, done] = [arguments[0], arguments[arguments.length - 1]];
+const found = () => document.querySelector(`#downloads a[href*='${stem}-']`);
+const t0 = performance.now();
+new MutationObserver((_, obs) => { if (found()) { obs.disconnect(); done(performance.now() - t0); } })
+    .observe(document.body, {childList: true, subtree: true, attributes: true});
+document.querySelector('#go').click();
+"""
+
+
+def batch_row(client, files: list[Path], backend: str, direction: str) -> float:
+    """All photos in one request to the page's own endpoint (what the "Several photos" tab sends)."""
+    from gradio_client import handle_file
+
+    t0 = time.perf_counter()
+    client.predict(None, [handle_file(str(p)) for p in files], direction, backend, 0, api_name="/translate_page")
+    return (time.perf_counter() - t0) / len(files)
+
+
 def page_row(driver, url: str, files: list[Path]) -> float:
+    """Press Translate and wait for the download link inside the page (a MutationObserver: no
+    polling from outside, which would take CPU from the generator)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    driver.set_script_timeout(300)
     times = []
     for path in files:
         driver.get(url)
@@ -91,10 +130,8 @@ def page_row(driver, url: str, files: list[Path]) -> float:
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#photo input[type=file]"))
         driver.find_element(By.CSS_SELECTOR, "#photo input[type=file]").send_keys(str(path))
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#photo img"))
-        t0 = time.perf_counter()
-        driver.find_element(By.CSS_SELECTOR, "#go").click()
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"#downloads a[href*='{path.stem}-']"))
-        times.append(time.perf_counter() - t0)
+        time.sleep(0.5)  # the upload has settled
+        times.append(driver.execute_async_script(WAIT_JS, path.stem) / 1000)
     return sum(times) / len(times)
 
 
@@ -134,6 +171,10 @@ def main() -> None:
             torch.save(build_net("resnet_9blocks").state_dict(), work / "G.pth")
             model = [str(work / "G.pth"), "--variant", "cyclegan"]
         files = photos(work / "in", args.n, args.size)
+        (work / "in2").mkdir()
+        for i in range(2):  # the same photos twice over for the 2n-photo conversion
+            for f in files:
+                shutil.copy(f, work / "in2" / f"{i}_{f.name}")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -147,7 +188,7 @@ def main() -> None:
         rows: dict[str, list[float]] = {"convert": [], "api": [], **({"page": []} if driver else {})}
         try:
             for _ in range(args.rounds):
-                rows["convert"].append(convert_row(model, work / "in", work / "out", args.backend))
+                rows["convert"].append(convert_row(model, work, args.n, args.backend))
                 rows["api"].append(api_row(client, files, args.backend))
                 if driver is not None:
                     rows["page"].append(page_row(driver, url, files[: max(2, args.n // 2)]))
