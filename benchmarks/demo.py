@@ -107,15 +107,6 @@ document.querySelector('#go').click();
 """
 
 
-def batch_row(client, files: list[Path], backend: str, direction: str) -> float:
-    """All photos in one request to the page's own endpoint (what the "Several photos" tab sends)."""
-    from gradio_client import handle_file
-
-    t0 = time.perf_counter()
-    client.predict(None, [handle_file(str(p)) for p in files], direction, backend, 0, api_name="/translate_page")
-    return (time.perf_counter() - t0) / len(files)
-
-
 def page_row(driver, url: str, files: list[Path]) -> float:
     """Press Translate and wait for the download link inside the page (a MutationObserver: no
     polling from outside, which would take CPU from the generator)."""
