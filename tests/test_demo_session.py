@@ -235,9 +235,13 @@ def test_a_noise_generator_is_refused(tmp_path):
 def test_a_missing_gradio_is_one_line(tiny_run, cli, monkeypatch):
     import sys
 
+    import os
+
     monkeypatch.setitem(sys.modules, "gradio", None)  # import gradio -> ImportError
+    before = {k: os.environ.get(k) for k in ("GRADIO_TEMP_DIR", "MPLCONFIGDIR", "GRADIO_ANALYTICS_ENABLED")}
     code, out = cli("demo", str(tiny_run), "--no-browser")
     assert code == 2 and out == "error: the browser demo needs Gradio: pip install 'translate-gan[demo]'"
+    assert {k: os.environ.get(k) for k in before} == before  # the environment is put back
 
 
 def test_bad_limits_are_one_line(tiny_run, cli):

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class Server:
     session: Session
     page: Any
     workdir: Path
+    saved_env: dict[str, str | None] = field(default_factory=dict)
 
     def wait(self) -> None:
         """Serve until Ctrl-C (or SIGTERM), then close and remove the temp folder."""
@@ -56,6 +57,18 @@ class Server:
             self.page.close()
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
+            _set_env(self.saved_env)
+
+
+def _set_env(values: dict[str, str | None]) -> dict[str, str | None]:
+    """Set (None: remove) environment variables; returns what they were."""
+    before = {k: os.environ.get(k) for k in values}
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    return before
 
 
 def serve(model: str, *, host: str = "127.0.0.1", port: int | None = None, open_browser: bool = True,
@@ -69,11 +82,10 @@ def serve(model: str, *, host: str = "127.0.0.1", port: int | None = None, open_
     if limits.max_file_mb <= 0 or limits.max_pixels < 1:
         raise ConfigError("--max-file-mb and --max-pixels must be positive")
     workdir = Path(tempfile.mkdtemp(prefix="translate-demo-")).resolve()
-    # Gradio reads these on import and when the page is built: its cache, and matplotlib's (which it
-    # imports), go into the temp folder too; no usage statistics are sent.
-    os.environ["GRADIO_TEMP_DIR"] = str(workdir / "gradio")
-    os.environ.setdefault("MPLCONFIGDIR", str(workdir / "matplotlib"))
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    # Gradio reads these on import, when the page is built and on uploads: its cache, and matplotlib's
+    # (which it imports), go into the temp folder too; no usage statistics are sent. Put back on close.
+    saved = _set_env({"GRADIO_TEMP_DIR": str(workdir / "gradio"), "GRADIO_ANALYTICS_ENABLED": "False",
+                      "MPLCONFIGDIR": os.environ.get("MPLCONFIGDIR") or str(workdir / "matplotlib")})
     try:
         try:
             import gradio  # noqa: F401
@@ -90,8 +102,9 @@ def serve(model: str, *, host: str = "127.0.0.1", port: int | None = None, open_
                                 quiet=True, show_error=False, ssr_mode=False, css=CSS)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
+        _set_env(saved)
         raise
-    server = Server(url=str(url), session=session, page=page, workdir=workdir)
+    server = Server(url=str(url), session=session, page=page, workdir=workdir, saved_env=saved)
     if block:
         server.wait()
     return server
