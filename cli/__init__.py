@@ -17,7 +17,7 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from translate.cli import convert, datasets, eval, models, plugins, push, train  # noqa: F401 - they register
+    from translate.cli import convert, datasets, demo, eval, models, plugins, push, train  # noqa: F401 - they register
 
     app.add_typer(datasets.app, name="datasets")
     app.add_typer(models.app, name="models")
