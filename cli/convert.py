@@ -106,9 +106,14 @@ def export_cmd(
     keep_fp32: list[str] = typer.Option([], "--keep-fp32", help="convolutions kept in fp32: first, last, a node name, "
                                         "none, or auto (default: all int8 if that is 1.05× faster and keeps 40 dB to fp32 on "
                                         "your photos, else the last conv, the one that paints the picture, stays fp32)"),
+    quiet: bool = quiet_option(),
 ) -> None:
+    import logging
+
     from translate.errors import ConfigError, TranslateError
     from translate.inference import export as E
+
+    apply_quiet(quiet)
 
     if fmt not in ("onnx", "safetensors"):
         raise ConfigError(f"unknown --format '{fmt}'; use onnx or safetensors")
@@ -128,6 +133,8 @@ def export_cmd(
             recipe = Recipe(method=calibration, keep_fp32=keep)
         result = E.export_onnx(loaded, output, direction, exporter=exporter, opset=opset, check=check,
                                quantize=quantize, calibrate=calibrate, recipe=recipe, calibrate_count=calibrate_count)
+    for path, reason in result.skipped:  # as convert reports them
+        logging.getLogger("translate").info(f"skipped {path}: {reason}")
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"exported {', '.join(result.translators)} -> {', '.join(str(p) for p in result.paths)}"

@@ -102,6 +102,20 @@ class Plan:
     renamed: list[tuple[Path, Path]]  # (input, output) whose natural output name another input takes
 
 
+def scan(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(image files, skipped (file, reason)) under `folder`, sorted; hidden files and folders ignored."""
+    images: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for path in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts) or not path.is_file():
+            continue
+        if path.suffix.lower() not in IMAGE_EXTENSIONS:
+            skipped.append((path, f"not an image file (unsupported extension '{path.suffix or '(none)'}')"))
+        else:
+            images.append(path)
+    return images, skipped
+
+
 def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bool = False) -> Plan:
     """Jobs (input -> output), skipped files and refused outputs; never writes anything.
 
@@ -125,15 +139,8 @@ def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bo
         root, d = src.resolve(), dst.resolve()
         if d == root or root in d.parents:
             raise DataError(f"output folder {dst} is inside the input folder {src}: choose an output folder outside it")
-        images = []
-        for path in sorted(src.rglob("*")):
-            rel = path.relative_to(src)
-            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-                continue
-            if path.suffix.lower() not in IMAGE_EXTENSIONS:
-                skipped.append((path, f"not an image file (unsupported extension '{path.suffix or '(none)'}')"))
-                continue
-            images.append((rel, output_suffix(path.suffix, ext)))
+        found, skipped = scan(src)
+        images = [(path.relative_to(src), output_suffix(path.suffix, ext)) for path in found]
         jobs, renamed = _distinct(src, dst, images)
         inputs = {(src / rel).resolve() for rel, _ in images}
     refused = []

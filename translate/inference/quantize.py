@@ -7,7 +7,8 @@ The recipe, chosen by measurement (benchmarks/quantize.py; figures in the README
    (which then runs as QLinearLeakyRelu), and the bias of a Conv feeding InstanceNorm is
    zeroed (InstanceNorm removes per-channel offsets anyway, and the per-tensor range shrinks);
 3. only Conv (SRResNet also LeakyRelu and DepthToSpace) is quantized: uint8 activations
-   (asymmetric), int8 per-channel symmetric weights, no reduce_range (VNNI CPUs), calibrated
+   (asymmetric), int8 per-channel symmetric weights in 7 bits (reduce_range: x86 CPUs without
+   VNNI add uint8×int8 pairs in int16, which full 8-bit weights saturate), calibrated
    on the user's photos with the 99.999th percentile of each activation (MinMax and Entropy on
    request); the last convolution (the one that paints the picture, before Tanh) stays fp32;
    InstanceNorm, ConvTranspose, Pad, Tanh and residual adds stay fp32 — the CPU provider has no
@@ -17,12 +18,15 @@ The recipe, chosen by measurement (benchmarks/quantize.py; figures in the README
    the last one, translate/inference/rewrites.py) stay fp32 with it.
 
 The model's metadata records `quantization`: dtype, format, calibration (method, images,
-where from), kept-fp32 nodes and the measured agreement with fp32.
+where from), kept-fp32 nodes, the measured agreement with fp32 and the CPU it was measured on
+(`judged_on`: its int8 kernel kind, vnni or avx2, and flags); loading it on another kind says so.
 """
 from __future__ import annotations
 
 import collections
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,11 +50,16 @@ class Recipe:
     # rewrite up-sampling ConvTranspose as Conv + DepthToSpace, which then runs in int8: CycleGAN
     # 2.6-2.7× instead of 2.5×, but 33 dB instead of 46 (its pre-InstanceNorm output is per-tensor uint8)
     subpixel: bool = False
+    # weights: "int8" (u8s8 kernels) or "uint8" (u8u8); reduce_range: 7-bit int8 weights, so that
+    # the int16 pair sums of the AVX2 u8s8 kernels (no VNNI) cannot saturate: the same graph keeps its
+    # quality on every x86 CPU (without it: 26 instead of 35 dB on AVX2 for the tests' model)
+    weights: str = "int8"
+    reduce_range: bool = True
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.method, "ops": list(self.ops), "keep_fp32": list(self.keep_fp32),
-                               "subpixel": self.subpixel}
+                               "subpixel": self.subpixel, "weights": self.weights, "reduce_range": self.reduce_range}
         if self.method == "percentile":
             out["percentile"] = self.percentile
         return out
@@ -200,6 +209,32 @@ class _Reader:
         self._it = iter({self.name: im[None].astype(np.float32)} for im in self.images[start:end])
 
 
+@contextlib.contextmanager
+def _quantizer_output() -> Iterator[None]:
+    """onnxruntime's quantizer prints its progress ("Collecting tensor data and making histogram
+    ...") to stdout: those lines become debug log records (shown with -v, never with -q), and any
+    error inside it becomes one line."""
+    import io
+    import logging
+
+    from translate.errors import TranslateError
+    from translate.files import first_line
+
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            yield
+    except TranslateError:
+        raise
+    except Exception as err:  # noqa: BLE001 - whatever onnxruntime raises, the user gets one line
+        raise TranslateError(f"int8 quantization failed in onnxruntime: {type(err).__name__}: {first_line(err)}") from None
+    finally:
+        log = logging.getLogger("translate")
+        for line in buf.getvalue().splitlines():
+            if line.strip():
+                log.debug(f"onnxruntime: {line}")
+
+
 def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None = None) -> tuple[bytes, dict[str, Any]]:
     """(int8 ONNX bytes, what was done) from an fp32 image-translator graph with input "image";
     `calibration`: NCHW-ready float32 CHW arrays in the net's input range."""
@@ -216,7 +251,8 @@ def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None =
     with tempfile.TemporaryDirectory() as tmp:
         src, pre, out = Path(tmp) / "fp32.onnx", Path(tmp) / "pre.onnx", Path(tmp) / "int8.onnx"
         src.write_bytes(fp32)
-        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        with _quantizer_output():
+            quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
         model = zero_bias_before_instancenorm(prelu_to_leakyrelu(onnx.load(str(pre))))
         if recipe.subpixel:
             model = convtranspose_to_subpixel(model)
@@ -233,13 +269,16 @@ def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None =
         extra: dict[str, Any] = {"ActivationSymmetric": False, "WeightSymmetric": True}
         if recipe.method == "percentile":
             extra.update(CalibPercentile=recipe.percentile, CalibTensorRangeSymmetric=False)
-        quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, per_channel=True, reduce_range=False, op_types_to_quantize=list(ops),
-                        nodes_to_exclude=sorted(keep), calibrate_method=method, extra_options=extra)
+        with _quantizer_output():
+            quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                            weight_type=QuantType.QInt8 if recipe.weights == "int8" else QuantType.QUInt8,
+                            per_channel=True, reduce_range=recipe.reduce_range, op_types_to_quantize=list(ops),
+                            nodes_to_exclude=sorted(keep), calibrate_method=method, extra_options=extra)
         quantized = float_consumers_read_float(onnx.load(str(out)), ops, keep)
         data = quantized.SerializeToString()
     counts = collections.Counter(n.op_type for n in quantized.graph.node)
-    info = {"dtype": "int8", "format": "QDQ", "activations": "uint8 asymmetric", "weights": "int8 per-channel symmetric",
+    info = {"dtype": "int8", "format": "QDQ", "activations": "uint8 asymmetric",
+            "weights": f"{recipe.weights} per-channel symmetric" + (", 7-bit" if recipe.reduce_range else ""),
             "calibration": {**recipe.describe(), "images": len(calibration)}, "kept_fp32": sorted(keep),
             "quantized_ops": list(ops), "nodes": {k: counts[k] for k in ("QuantizeLinear", "DequantizeLinear")}}
     return data, info
@@ -261,7 +300,7 @@ def quantize_judged(fp32: bytes, calibration: list[np.ndarray], judge: list[np.n
     recipe = recipe or Recipe()
     if "auto" not in recipe.keep_fp32:
         data, info = quantize(fp32, calibration, recipe)
-        return data, info, agreement(fp32, [data], judge, meta)[0]
+        return data, _judged_here(info), agreement(fp32, [data], judge, meta)[0]
     rest = tuple(k for k in recipe.keep_fp32 if k != "auto")
     (all_int8, all_info), (kept, kept_info) = (quantize(fp32, calibration, dataclasses.replace(recipe, keep_fp32=keep))
                                                for keep in (rest, rest + ("last",)))
@@ -276,7 +315,34 @@ def quantize_judged(fp32: bytes, calibration: list[np.ndarray], judge: list[np.n
                else f"not {AUTO_GAIN:g}× the {k['speedup_vs_fp32']:.2f}× of the last conv in fp32")
         info["auto"] = f"{tried} ({why}): the last convolution stays fp32"
     info["calibration"]["keep_fp32"] = ["auto"]
-    return data, info, score
+    return data, _judged_here(info), score
+
+
+def _judged_here(info: dict[str, Any]) -> dict[str, Any]:
+    """Record the CPU the agreement and speed were measured on (its int8 kernels decide both)."""
+    from translate import cpu
+
+    info["judged_on"] = {"int8_kernels": cpu.int8_kind(), "cpu_flags": cpu.flags(), "cpu": cpu.name()}
+    return info
+
+
+def cpu_note(quantization: dict[str, Any]) -> str | None:
+    """One line when an int8 model runs on a CPU kind it was not judged on (else None)."""
+    from translate import cpu
+
+    here = cpu.int8_kind()
+    judged = quantization.get("judged_on", {}).get("int8_kernels")
+    if judged is None:  # exported before the CPU was recorded: u8s8 with 8-bit weights, judged on VNNI
+        if here == "avx2" and not quantization.get("calibration", {}).get("reduce_range"):
+            return ("this int8 model has 8-bit weights (exported by an older version) and this CPU has no VNNI: its "
+                    "convolutions can saturate here; re-export it with --quantize int8")
+        return None
+    if judged == here:
+        return None
+    psnr = quantization.get("psnr_vs_fp32")
+    there = f" ({psnr:.1f} dB to fp32 there)" if isinstance(psnr, (int, float)) else ""
+    return (f"this int8 model was judged on a {judged} CPU{there}; this one runs {here} int8 kernels, where its "
+            f"quality and speed were not measured (re-export with --quantize int8 here to measure them)")
 
 
 def int8_kernels(model: bytes | str, threads: int = 0) -> collections.Counter:
@@ -293,37 +359,97 @@ def int8_kernels(model: bytes | str, threads: int = 0) -> collections.Counter:
         return collections.Counter(n.op_type for n in onnx.load(opts.optimized_model_filepath).graph.node)
 
 
-def calibration_images(folder: str | Path, meta: Any, count: int, max_side: int = 512,
-                       held_out: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def calibration_images(folder: str | Path, meta: Any, count: int, max_side: int = 512, held_out: int = 0,
+                       skipped: list[tuple[Path, str]] | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """(calibration, held-out) images of `folder` as the net sees them: CHW float32 in its input
-    range, shrunk to at most `max_side` pixels per side and reflect-padded to its size multiple.
-    Up to `count` calibration images spread over the folder, then up to `held_out` of the others
-    (to score the int8 model on pictures it was not calibrated on)."""
-    from translate.data.images import list_images
+    range. Up to `count` calibration images spread over the folder, then up to `held_out` of the
+    others (to score the int8 model on pictures it was not calibrated on).
+
+    Any photos do: mixed sizes and orientations (EXIF applied), grayscale, RGBA, CMYK, 16-bit.
+    Files convert would skip (not images, empty, broken) are skipped with convert's reasons,
+    appended to `skipped`, and the next file takes their place. The calibration images share one
+    square size (onnxruntime's calibrator stacks what it collects): each is scaled so its short
+    side is the median short side of them all (at most `max_side`) and centre-cropped; the
+    held-out ones keep their shape (shrunk to at most `max_side`, padded to the size multiple),
+    as convert would feed them."""
     from translate.errors import DataError
+    from translate.inference.convert import ConvertOptions, scan
+    from translate.inference.image_io import BadImage, decode
 
-    files = list_images(folder)
-    if not files:
-        raise DataError(f"no images to calibrate on in {folder}")
-    step = max(1, len(files) // count)
-    chosen = files[::step][:count]
-    rest = [f for f in files if f not in set(chosen)]
-    rest = rest[::max(1, len(rest) // held_out)][:held_out] if held_out and rest else []
-    return [_as_input(f, meta, max_side) for f in chosen], [_as_input(f, meta, max_side) for f in rest]
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"--calibrate {folder}: not a folder; give a folder of your photos")
+    files, skip = scan(root)
+    limit = ConvertOptions().max_pixels
+    bad: set[Path] = set()
+
+    def read(candidates: list[Path], n: int) -> list[tuple[Path, np.ndarray]]:
+        got = []
+        for f in candidates:
+            if len(got) == n:
+                break
+            if f in bad:
+                continue
+            try:
+                got.append((f, decode(f, meta.in_channels, limit).array))
+            except BadImage as err:
+                bad.add(f)
+                skip.append((f, str(err)))
+        return got
+
+    step = max(1, len(files) // max(count, 1))
+    spread = files[::step][:count]
+    chosen = read(spread + [f for f in files if f not in set(spread)], count)
+    if not chosen:
+        if skipped is not None:
+            skipped.extend(skip)
+        raise DataError(f"no images to calibrate on in {folder}" + (f" ({len(skip)} files skipped: not images or unreadable)"
+                                                                   if skip else ""))
+    used = {f for f, _ in chosen}
+    rest = [f for f in files if f not in used and f not in bad]
+    wanted = rest[::max(1, len(rest) // held_out)] if held_out and rest else []
+    held = read(wanted + [f for f in rest if f not in set(wanted)], held_out) if held_out else []
+    if skipped is not None:
+        skipped.extend(skip)
+    side = _common_side([a for _, a in chosen], meta.size_multiple, max_side)
+    return ([_to_range(_square(a, side), meta) for _, a in chosen],
+            [_to_range(_judged(a, meta.size_multiple, max_side), meta) for _, a in held])
 
 
-def _as_input(path: Path, meta: Any, max_side: int) -> np.ndarray:
+def _common_side(arrays: list[np.ndarray], multiple: int, max_side: int) -> int:
+    short = sorted(min(a.shape[0], a.shape[1], max_side) for a in arrays)[len(arrays) // 2]
+    return max(multiple, short // multiple * multiple)
+
+
+def _square(arr: np.ndarray, side: int) -> np.ndarray:
+    """HWC uint8 scaled (Lanczos) so its short side is `side`, centre-cropped to side × side."""
     from PIL import Image
 
-    from translate.data.images import to_mode
+    h, w = arr.shape[:2]
+    scale = side / min(h, w)
+    size = (max(side, round(w * scale)), max(side, round(h * scale)))
+    img = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
+    if size != (w, h):
+        img = img.resize(size, Image.Resampling.LANCZOS)
+    left, top = (size[0] - side) // 2, (size[1] - side) // 2
+    out = np.asarray(img.crop((left, top, left + side, top + side)))
+    return out.reshape(side, side, -1)
+
+
+def _judged(arr: np.ndarray, multiple: int, max_side: int) -> np.ndarray:
+    """HWC uint8 shrunk to at most `max_side` per side (`_to_range` pads it to the size multiple)."""
+    from PIL import Image
+
+    img = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
+    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return np.asarray(img).reshape(img.height, img.width, -1)
+
+
+def _to_range(arr: np.ndarray, meta: Any) -> np.ndarray:
     from translate.inference import tiling
 
-    with Image.open(path) as img:
-        img = to_mode(img, meta.in_channels)
-        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        arr = np.asarray(img, np.float32).reshape(img.height, img.width, -1).transpose(2, 0, 1)
     lo, hi = meta.in_range
-    x = arr * ((hi - lo) / 255.0) + lo
+    x = arr.astype(np.float32).transpose(2, 0, 1) * ((hi - lo) / 255.0) + lo
     m = meta.size_multiple
     x = tiling.pad_to(x[None], tiling.padded_size(x.shape[1], m, 2 * m), tiling.padded_size(x.shape[2], m, 2 * m))[0]
     return np.ascontiguousarray(x, dtype=np.float32)
