@@ -225,3 +225,33 @@ def test_a_failure_inside_the_quantizer_is_one_line(weights, photos, tmp_path, c
     assert code == 1 and out.strip().count("\n") == 0, out  # not a usage error: exit 1, one line
     assert out == ("error: int8 quantization failed in onnxruntime: ValueError: setting an array element with a "
                    "sequence.")
+
+
+def test_int8_model_records_its_cpu_kind_and_says_once_where_it_runs_on_another(weights, photos, tmp_path, cli,
+                                                                                 monkeypatch):
+    from translate import cpu
+
+    monkeypatch.setattr(cpu, "int8_kind", lambda: "avx2")
+    out = tmp_path / "k.int8.onnx"
+    export_onnx(weights, out, exporter="torchscript", quantize="int8", calibrate=photos, calibrate_count=3,
+                recipe=Recipe(keep_fp32=("last",)))
+    info = json.loads({p.key: p.value for p in onnx.load(str(out)).metadata_props}["translate"])["quantization"]
+    assert info["judged_on"]["int8_kernels"] == "avx2" and info["judged_on"]["cpu_flags"] == cpu.flags()
+    assert translate.load(out).notes == []  # the kind it was judged on: nothing to say
+    monkeypatch.setattr(cpu, "int8_kind", lambda: "vnni")
+    assert len(translate.load(out).notes) == 1
+    code, text = cli("convert", str(out), str(photos), str(tmp_path / "converted"))
+    assert code == 0, text
+    assert text.count("judged on a CPU with avx2 int8 kernels (") == 1 and "this one has vnni" in text
+
+
+def test_older_int8_models_with_8bit_weights_warn_on_cpus_without_vnni(monkeypatch):
+    from translate import cpu
+    from translate.inference.quantize import cpu_note
+
+    old = {"dtype": "int8", "calibration": {"method": "percentile"}}  # exported before judged_on / reduce_range
+    monkeypatch.setattr(cpu, "int8_kind", lambda: "vnni")
+    assert cpu_note(old) is None
+    monkeypatch.setattr(cpu, "int8_kind", lambda: "avx2")
+    assert "can saturate here" in cpu_note(old)
+    assert cpu_note({**old, "judged_on": {"int8_kernels": "avx2"}}) is None

@@ -341,8 +341,8 @@ def cpu_note(quantization: dict[str, Any]) -> str | None:
         return None
     psnr = quantization.get("psnr_vs_fp32")
     there = f" ({psnr:.1f} dB to fp32 there)" if isinstance(psnr, (int, float)) else ""
-    return (f"this int8 model was judged on a {judged} CPU{there}; this one runs {here} int8 kernels, where its "
-            f"quality and speed were not measured (re-export with --quantize int8 here to measure them)")
+    return (f"this int8 model was judged on a CPU with {judged} int8 kernels{there}; this one has {here}: its quality "
+            f"and speed here were not measured (re-export it here with --quantize int8 to measure them)")
 
 
 def int8_kernels(model: bytes | str, threads: int = 0) -> collections.Counter:
