@@ -42,7 +42,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_line  # noqa: E402
+from machine import isa_line, machine_line  # noqa: E402
 
 ROWS = ("plain", "fp32", "bf16", "onnx", "int8", "nproc2")
 STAGES = re.compile(r"per image: decode ([\d.]+)s, forward ([\d.]+)s, encode ([\d.]+)s")
@@ -229,6 +229,15 @@ def report(runs: dict[str, list[tuple[float, float, str]]], n: int) -> None:
               f"{startup:>7.1f}s {split[0]:>6.3f}s {split[1]:>7.3f}s {split[2]:>6.3f}s   {peak:>8.0f}")
     print("(×plain, ×fp32: that row's speed-up over the plain loop / translate fp32, medians of this run; "
           "start-up in seconds per run, stages in seconds per image)")
+    print(levers(med))
+
+
+def levers(med: dict[str, float]) -> str:
+    """The ISA line with each lever's speed-up over the plain loop: which one this CPU has."""
+    base = med.get("plain")
+    parts = [f"{row} {_ratio(base, med[row])}" if row in med else f"{row} not run"
+             for row in ("fp32", "onnx", "int8", "bf16")]
+    return f"{isa_line()}; over the plain loop: {', '.join(parts)}"
 
 
 if __name__ == "__main__":

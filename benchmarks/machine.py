@@ -7,12 +7,20 @@ from pathlib import Path
 
 
 def cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
-    return [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8") if f in flags]
+    from translate import cpu
+
+    return cpu.flags()
+
+
+def isa_line() -> str:
+    """Which speed levers this CPU has: AVX2, AVX-512, VNNI (int8), native bf16, AMX."""
+    from translate import cpu
+
+    have = set(cpu.flags())
+    yes = lambda *fs: "yes" if have & set(fs) else "no"  # noqa: E731
+    return (f"ISA: avx2 {yes('avx2')}, avx512 {yes('avx512f')}, vnni {yes('avx512_vnni', 'avx_vnni')}, "
+            f"bf16 {yes('avx512_bf16', 'amx_bf16')}, amx {yes('amx_bf16', 'amx_int8')} "
+            f"(int8 kernels: {cpu.int8_kind()})")
 
 
 def machine_line() -> str:
@@ -32,3 +40,4 @@ def machine_line() -> str:
 
 if __name__ == "__main__":
     print(machine_line())
+    print(isa_line())

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import machine_line  # noqa: E402
+from machine import isa_line, machine_line  # noqa: E402
 
 from translate.inference import quantize as Q  # noqa: E402
 from translate.inference.export import onnx_bytes  # noqa: E402
@@ -36,6 +36,8 @@ RECIPES = {
     "R2b first+last conv fp32": Q.Recipe(method="minmax", keep_fp32=("first", "last")),
     "R3 percentile 99.999, last fp32 (auto's fallback)": Q.Recipe(keep_fp32=("last",)),
     "R3a percentile 99.999, all int8 (auto's 1st try)": Q.Recipe(keep_fp32=()),
+    "R3w R3 with 8-bit weights (saturates without VNNI)": Q.Recipe(keep_fp32=("last",), reduce_range=False),
+    "R3u R3 as uint8×uint8 (u8u8 kernels)": Q.Recipe(keep_fp32=("last",), weights="uint8", reduce_range=False),
     "R3b percentile 99.99, last fp32": Q.Recipe(percentile=99.99, keep_fp32=("last",)),
     "R3c entropy, last fp32": Q.Recipe(method="entropy", keep_fp32=("last",)),
     "R4 R3 + ConvTranspose Q/DQ (no kernel)": Q.Recipe(ops=("Conv", "ConvTranspose", "LeakyRelu", "DepthToSpace"),
@@ -107,6 +109,7 @@ def main() -> None:
     import onnxruntime as ort
 
     print(machine_line())
+    print(isa_line())
     opts = ort.SessionOptions()
     if a.threads:
         opts.intra_op_num_threads = a.threads

@@ -43,6 +43,8 @@ def convert_cmd(
 ) -> None:
     import logging
 
+    from translate.files import shown
+
     from translate import parallel
     from translate.inference.convert import ConvertOptions, ConvertReport, convert
     from translate.inference.loading import open_model
@@ -112,9 +114,16 @@ def export_cmd(
                                         "your photos, else the last conv, the one that paints the picture, stays fp32)"),
     eval_mode: bool = typer.Option(False, "--eval", help="BatchNorm running statistics, no dropout (the reference's "
                                    "--eval); default: the paper's test time for nets that have one (pix2pix)"),
+    quiet: bool = quiet_option(),
 ) -> None:
+    import logging
+
+    from translate.files import shown
+
     from translate.errors import ConfigError, TranslateError
     from translate.inference import export as E
+
+    apply_quiet(quiet)
 
     if fmt not in ("onnx", "safetensors"):
         raise ConfigError(f"unknown --format '{fmt}'; use onnx or safetensors")
@@ -135,6 +144,8 @@ def export_cmd(
         result = E.export_onnx(loaded, output, direction, exporter=exporter, opset=opset, check=check,
                                quantize=quantize, calibrate=calibrate, recipe=recipe, calibrate_count=calibrate_count,
                                test_mode="eval" if eval_mode else "paper")
+    for path, reason in result.skipped:  # as convert reports them
+        logging.getLogger("translate").info(f"skipped {shown(str(path))}: {shown(reason)}")
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     from translate.hub.card import write_beside

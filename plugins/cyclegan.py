@@ -46,10 +46,12 @@ class CycleGAN(TwoDomainVariant):
     name = "cyclegan"
     description = "Unpaired translation with cycle consistency (Zhu et al. 2017)"
     config = CycleGANConfig
-    # The built-in demo (no --data): 32 px apples→oranges, small nets, ~4 minutes on 2 CPU cores.
+    # The built-in demo (no --data): 32 px apples→oranges, 8-channel nets, ~3 minutes on 2 CPU cores
+    # without AVX-512: 750 steps at ~0.55× the step cost of the former 16-channel 1000-step demo, and
+    # twice the paper's learning rate for the fewer steps (+10.2 dB over identity on A→B; README).
     demo = {
-        "generator": "resnet_6blocks", "ngf": 16, "ndf": 16, "image_size": 32, "load_size": 36,
-        "batch_size": 4, "epochs": 12, "decay_epochs": 8, "pool_size": 50,
+        "generator": "resnet_6blocks", "ngf": 8, "ndf": 8, "image_size": 32, "load_size": 36,
+        "batch_size": 4, "epochs": 7, "decay_epochs": 8, "pool_size": 50, "lr": 4e-4,
     }
 
     def __init__(self, cfg: CycleGANConfig) -> None:

@@ -51,7 +51,9 @@ def test_int8_graph_metadata_and_agreement(weights, photos, tmp_path, monkeypatc
     assert info["dtype"] == "int8" and info["format"] == "QDQ" and info["calibration"]["images"] == 4
     assert info["calibration"] == {"method": "percentile", "percentile": 99.999, "images": 4,
                                    "ops": ["Conv", "LeakyRelu", "DepthToSpace"], "keep_fp32": ["auto"],
-                                   "subpixel": False}
+                                   "subpixel": False, "weights": "int8", "reduce_range": True}
+    assert info["weights"] == "int8 per-channel symmetric, 7-bit"
+    assert info["judged_on"]["int8_kernels"] in ("vnni", "avx2") or not info["judged_on"]["cpu_flags"]
     assert info["calibrated_on"] == str(photos) and info["auto"].endswith("(< 1000 dB): the last convolution stays fp32")
     assert result.notes == [f"int8 recipe: {info['auto']}"]
     assert len(info["kept_fp32"]) == 3 and info["psnr_vs_fp32"] == q["psnr_vs_fp32"]
@@ -157,3 +159,99 @@ def test_cli_prints_speed_and_agreement(weights, photos, tmp_path, cli):
                     "--exporter", "torchscript", "-o", str(tmp_path / "c.int8.onnx"))
     assert code == 0, out
     assert "int8 vs fp32 onnxruntime on 4 held-out images" in out and "× faster, PSNR" in out
+
+
+@pytest.fixture(scope="module")
+def real_folder(tmp_path_factory) -> Path:
+    """What a photo folder looks like: mixed sizes and orientations, grayscale, RGBA, CMYK, 16-bit,
+    a text file, a broken PNG, an empty JPEG."""
+    root = tmp_path_factory.mktemp("real")
+    rng = np.random.default_rng(1)
+    pic = lambda h, w: rng.integers(0, 256, (h, w, 3), dtype=np.uint8)  # noqa: E731
+    Image.fromarray(pic(36, 52)).save(root / "landscape.png")
+    Image.fromarray(pic(60, 28)).save(root / "portrait.jpg")
+    Image.fromarray(pic(44, 44)).convert("L").save(root / "gray.png")
+    Image.fromarray(pic(30, 40)).convert("RGBA").save(root / "alpha.png")
+    Image.fromarray(pic(48, 32)).convert("CMYK").save(root / "print.jpg")
+    Image.fromarray(pic(40, 40)[..., 0].astype(np.uint16) * 257).save(root / "deep.png")
+    (root / "sub").mkdir()
+    Image.fromarray(pic(24, 72)).save(root / "sub" / "wide.webp")
+    (root / "notes.txt").write_text("not a picture")
+    (root / "renamed.jpg").write_text("a text file renamed")
+    (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    (root / "empty.jpg").write_bytes(b"")
+    return root
+
+
+def test_int8_calibrates_on_mixed_photos_and_skips_what_convert_skips(weights, real_folder):
+    from translate.inference.quantize import calibration_images
+    from translate.meta import TranslatorMeta
+
+    meta = TranslatorMeta.image(size_multiple=4)
+    skipped = []
+    calib, held = calibration_images(real_folder, meta, 4, held_out=8, skipped=skipped)
+    assert {p.name: r.split(" (")[0].split(":")[0] for p, r in skipped} == {
+        "notes.txt": "not an image file", "renamed.jpg": "not an image, or an unsupported image format",
+        "broken.png": "truncated or corrupt", "empty.jpg": "empty file"}
+    assert len(calib) == 4 and len(held) == 3  # 7 readable photos: 4 calibrate, 3 judge
+    assert len({x.shape for x in calib}) == 1 and all(x.shape[0] == 3 and x.shape[1] % 4 == 0 for x in calib)
+    assert len({x.shape for x in held}) > 1  # judged as convert feeds them: their own shapes (padded)
+    assert all(x.shape[1] % 4 == 0 and x.shape[2] % 4 == 0 for x in held)
+
+
+def test_cli_int8_on_a_real_folder_reports_skips_in_one_line_each_and_q_is_quiet(weights, real_folder, tmp_path, cli):
+    args = ("export", str(weights), "--quantize", "int8", "--calibrate", str(real_folder), "--calibrate-count", "7",
+            "--keep-fp32", "last", "--exporter", "torchscript")
+    code, out = cli(*args, "-o", str(tmp_path / "r.int8.onnx"))
+    assert code == 0, out
+    assert f"skipped {real_folder / 'notes.txt'}: not an image file (unsupported extension '.txt')" in out
+    assert f"skipped {real_folder / 'renamed.jpg'}: not an image, or an unsupported image format" in out
+    assert f"skipped {real_folder / 'broken.png'}: truncated or corrupt" in out
+    assert "on 7 calibration images (no others in the folder)" in out  # every readable photo calibrated
+    assert "Collecting tensor data" not in out
+    code, out = cli("-q", *args, "-o", str(tmp_path / "q.int8.onnx"))
+    assert code == 0 and "skipped" not in out and "Collecting" not in out and "Finding optimal" not in out
+
+
+def test_a_failure_inside_the_quantizer_is_one_line(weights, photos, tmp_path, cli, monkeypatch):
+    import onnxruntime.quantization as oq
+
+    def broken(*args, **kwargs):
+        raise ValueError("setting an array element with a sequence.\nThe requested array has an inhomogeneous shape")
+
+    monkeypatch.setattr(oq, "quantize_static", broken)
+    code, out = cli("export", str(weights), "--quantize", "int8", "--calibrate", str(photos), "--keep-fp32", "last",
+                    "--exporter", "torchscript", "-o", str(tmp_path / "x.int8.onnx"))
+    assert code == 1 and out.strip().count("\n") == 0, out  # not a usage error: exit 1, one line
+    assert out == ("error: int8 quantization failed in onnxruntime: ValueError: setting an array element with a "
+                   "sequence.")
+
+
+def test_int8_model_records_its_cpu_kind_and_says_once_where_it_runs_on_another(weights, photos, tmp_path, cli,
+                                                                                 monkeypatch):
+    from translate import cpu
+
+    monkeypatch.setattr(cpu, "int8_kind", lambda: "avx2")
+    out = tmp_path / "k.int8.onnx"
+    export_onnx(weights, out, exporter="torchscript", quantize="int8", calibrate=photos, calibrate_count=3,
+                recipe=Recipe(keep_fp32=("last",)))
+    info = json.loads({p.key: p.value for p in onnx.load(str(out)).metadata_props}["translate"])["quantization"]
+    assert info["judged_on"]["int8_kernels"] == "avx2" and info["judged_on"]["cpu_flags"] == cpu.flags()
+    assert translate.load(out).notes == []  # the kind it was judged on: nothing to say
+    monkeypatch.setattr(cpu, "int8_kind", lambda: "vnni")
+    assert len(translate.load(out).notes) == 1
+    code, text = cli("convert", str(out), str(photos), str(tmp_path / "converted"))
+    assert code == 0, text
+    assert text.count("judged on a CPU with avx2 int8 kernels (") == 1 and "this one has vnni" in text
+
+
+def test_older_int8_models_with_8bit_weights_warn_on_cpus_without_vnni(monkeypatch):
+    from translate import cpu
+    from translate.inference.quantize import cpu_note
+
+    old = {"dtype": "int8", "calibration": {"method": "percentile"}}  # exported before judged_on / reduce_range
+    monkeypatch.setattr(cpu, "int8_kind", lambda: "vnni")
+    assert cpu_note(old) is None
+    monkeypatch.setattr(cpu, "int8_kind", lambda: "avx2")
+    assert "can saturate here" in cpu_note(old)
+    assert cpu_note({**old, "judged_on": {"int8_kernels": "avx2"}}) is None

@@ -64,6 +64,7 @@ class OnnxRunner:
         self.session, self.output = session, output
         self.accelerated = session.get_providers()[0] != "CPUExecutionProvider"
         self.input_names = [i.name for i in session.get_inputs()]
+        self.notes: list[str] = []  # e.g. an int8 model judged on another CPU kind
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         feed = {name: inputs[name] for name in self.input_names}

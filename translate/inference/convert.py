@@ -107,6 +107,23 @@ class Plan:
     redo: list[tuple[Path, Path]] = field(default_factory=list)  # (input, output) made from another input
 
 
+def scan(folder: Path, dirs: set[FileId] | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(image files, skipped (file, reason)) under `folder`, sorted; hidden files and folders ignored.
+    `dirs` collects the (device, inode) of every folder below it, hidden ones too."""
+    images: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for path in sorted(folder.rglob("*")):
+        if dirs is not None and path.is_dir():
+            dirs |= {i for i in [file_id(path)] if i}
+        if any(part.startswith(".") for part in path.relative_to(folder).parts) or not path.is_file():
+            continue
+        if path.suffix.lower() not in IMAGE_EXTENSIONS:
+            skipped.append((path, f"not an image file (unsupported extension '{path.suffix or '(none)'}')"))
+        else:
+            images.append(path)
+    return images, skipped
+
+
 def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bool = False) -> Plan:
     """Jobs (input -> output), skipped files and refused outputs; never writes anything.
 
@@ -132,17 +149,8 @@ def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bo
         renamed: list[tuple[Path, Path]] = []
     else:
         dirs = {i for i in [file_id(src)] if i}
-        images = []
-        for path in sorted(src.rglob("*")):
-            rel = path.relative_to(src)
-            if path.is_dir():
-                dirs |= {i for i in [file_id(path)] if i}
-            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-                continue
-            if path.suffix.lower() not in IMAGE_EXTENSIONS:
-                skipped.append((path, f"not an image file (unsupported extension '{path.suffix or '(none)'}')"))
-                continue
-            images.append((rel, output_suffix(path.suffix, ext)))
+        found, skipped = scan(src, dirs)
+        images = [(path.relative_to(src), output_suffix(path.suffix, ext)) for path in found]
         d = dst.resolve()
         if d == src.resolve() or src.resolve() in d.parents or any(file_id(a) in dirs for a in (d, *d.parents)):
             raise DataError(f"output folder {shown(dst)} is inside the input folder {shown(src)} (or is it, under "

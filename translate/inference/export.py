@@ -47,6 +47,7 @@ class ExportResult:
     exporter: str = ""
     notes: list[str] = field(default_factory=list)
     quality: dict[str, float] = field(default_factory=dict)  # int8: speed-up and PSNR against fp32
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # int8: calibration files skipped (file, reason)
 
 
 class _ImageGraph(nn.Module):
@@ -216,11 +217,11 @@ def export_onnx(source: Any, path: str | Path, direction: str | None = None, *, 
             raise ConfigError("int8 export is for image translators (convert); noise generators stay fp32")
         if calibrate is None:
             raise ConfigError("--quantize int8 needs --calibrate FOLDER: a few of your own photos")
-        images, held = Q.calibration_images(calibrate, meta, calibrate_count, held_out=8)
+        images, held = Q.calibration_images(calibrate, meta, calibrate_count, held_out=8, skipped=result.skipped)
         model, info, score = Q.quantize_judged(model, images, held or images, meta, recipe)
         if "auto" in info:
             result.notes.append(f"int8 recipe: {info['auto']}")
-        result.quality = {**score, "scored_on": "held-out images" if held else "the calibration images (no others in the folder)"}
+        result.quality = {**score, "scored_on": "held-out images" if held else "calibration images (no others in the folder)"}
         spec.extra["quantization"] = {**info, "calibrated_on": str(calibrate), **result.quality}
         check = False  # parity with torch is the fp32 graph's; the int8 one is judged by `quality`
     out = atomic_write(Path(path), _with_metadata(model, spec))

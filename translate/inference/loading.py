@@ -35,7 +35,15 @@ def open_model(
         if backend == "torch":
             raise ConfigError(f"{source} is an ONNX model: run it with --backend onnx (or convert from the weights)")
         session = onnx_session(model.onnx_path or "", device, precision, threads)
-        return _placed(model, {n: OnnxRunner(session, n) for n in model.translators})
+        runners = {n: OnnxRunner(session, n) for n in model.translators}
+        quantization = model.spec.extra.get("quantization") if model.spec else None
+        if isinstance(quantization, dict):
+            from translate.inference.quantize import cpu_note
+
+            note = cpu_note(quantization)
+            for r in runners.values():
+                r.notes += [note] if note else []
+        return _placed(model, runners)
     if backend == "onnx":  # export each translator when it is first used, run it on onnxruntime
         from translate.inference.export import onnx_bytes
 

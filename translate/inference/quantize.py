@@ -7,7 +7,8 @@ The recipe, chosen by measurement (benchmarks/quantize.py; figures in the README
    (which then runs as QLinearLeakyRelu), and the bias of a Conv feeding InstanceNorm is
    zeroed (InstanceNorm removes per-channel offsets anyway, and the per-tensor range shrinks);
 3. only Conv (SRResNet also LeakyRelu and DepthToSpace) is quantized: uint8 activations
-   (asymmetric), int8 per-channel symmetric weights, no reduce_range (VNNI CPUs), calibrated
+   (asymmetric), int8 per-channel symmetric weights in 7 bits (reduce_range: x86 CPUs without
+   VNNI add uint8×int8 pairs in int16, which full 8-bit weights saturate), calibrated
    on the user's photos with the 99.999th percentile of each activation (MinMax and Entropy on
    request); the last convolution (the one that paints the picture, before Tanh) stays fp32;
    InstanceNorm, ConvTranspose, Pad, Tanh and residual adds stay fp32 — the CPU provider has no
@@ -17,12 +18,15 @@ The recipe, chosen by measurement (benchmarks/quantize.py; figures in the README
    the last one, translate/inference/rewrites.py) stay fp32 with it.
 
 The model's metadata records `quantization`: dtype, format, calibration (method, images,
-where from), kept-fp32 nodes and the measured agreement with fp32.
+where from), kept-fp32 nodes, the measured agreement with fp32 and the CPU it was measured on
+(`judged_on`: its int8 kernel kind, vnni or avx2, and flags); loading it on another kind says so.
 """
 from __future__ import annotations
 
 import collections
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from translate.errors import ConfigError
+from translate.inference.calibration import calibration_images  # noqa: F401 - part of this module's API
 from translate.inference.rewrites import replace_node
 
 METHODS = ("minmax", "percentile", "entropy")
@@ -46,11 +51,16 @@ class Recipe:
     # rewrite up-sampling ConvTranspose as Conv + DepthToSpace, which then runs in int8: CycleGAN
     # 2.6-2.7× instead of 2.5×, but 33 dB instead of 46 (its pre-InstanceNorm output is per-tensor uint8)
     subpixel: bool = False
+    # weights: "int8" (u8s8 kernels) or "uint8" (u8u8); reduce_range: 7-bit int8 weights, so that
+    # the int16 pair sums of the AVX2 u8s8 kernels (no VNNI) cannot saturate: the same graph keeps its
+    # quality on every x86 CPU (without it: 26 instead of 35 dB on AVX2 for the tests' model)
+    weights: str = "int8"
+    reduce_range: bool = True
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.method, "ops": list(self.ops), "keep_fp32": list(self.keep_fp32),
-                               "subpixel": self.subpixel}
+                               "subpixel": self.subpixel, "weights": self.weights, "reduce_range": self.reduce_range}
         if self.method == "percentile":
             out["percentile"] = self.percentile
         return out
@@ -200,6 +210,32 @@ class _Reader:
         self._it = iter({self.name: im[None].astype(np.float32)} for im in self.images[start:end])
 
 
+@contextlib.contextmanager
+def _quantizer_output() -> Iterator[None]:
+    """onnxruntime's quantizer prints its progress ("Collecting tensor data and making histogram
+    ...") to stdout: those lines become debug log records (shown with -v, never with -q), and any
+    error inside it becomes one line."""
+    import io
+    import logging
+
+    from translate.errors import TranslateError
+    from translate.files import first_line
+
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            yield
+    except TranslateError:
+        raise
+    except Exception as err:  # noqa: BLE001 - whatever onnxruntime raises, the user gets one line
+        raise TranslateError(f"int8 quantization failed in onnxruntime: {type(err).__name__}: {first_line(err)}") from None
+    finally:
+        log = logging.getLogger("translate")
+        for line in buf.getvalue().splitlines():
+            if line.strip():
+                log.debug(f"onnxruntime: {line}")
+
+
 def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None = None) -> tuple[bytes, dict[str, Any]]:
     """(int8 ONNX bytes, what was done) from an fp32 image-translator graph with input "image";
     `calibration`: NCHW-ready float32 CHW arrays in the net's input range."""
@@ -216,7 +252,8 @@ def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None =
     with tempfile.TemporaryDirectory() as tmp:
         src, pre, out = Path(tmp) / "fp32.onnx", Path(tmp) / "pre.onnx", Path(tmp) / "int8.onnx"
         src.write_bytes(fp32)
-        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        with _quantizer_output():
+            quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
         model = zero_bias_before_instancenorm(prelu_to_leakyrelu(onnx.load(str(pre))))
         if recipe.subpixel:
             model = convtranspose_to_subpixel(model)
@@ -233,13 +270,16 @@ def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None =
         extra: dict[str, Any] = {"ActivationSymmetric": False, "WeightSymmetric": True}
         if recipe.method == "percentile":
             extra.update(CalibPercentile=recipe.percentile, CalibTensorRangeSymmetric=False)
-        quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, per_channel=True, reduce_range=False, op_types_to_quantize=list(ops),
-                        nodes_to_exclude=sorted(keep), calibrate_method=method, extra_options=extra)
+        with _quantizer_output():
+            quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                            weight_type=QuantType.QInt8 if recipe.weights == "int8" else QuantType.QUInt8,
+                            per_channel=True, reduce_range=recipe.reduce_range, op_types_to_quantize=list(ops),
+                            nodes_to_exclude=sorted(keep), calibrate_method=method, extra_options=extra)
         quantized = float_consumers_read_float(onnx.load(str(out)), ops, keep)
         data = quantized.SerializeToString()
     counts = collections.Counter(n.op_type for n in quantized.graph.node)
-    info = {"dtype": "int8", "format": "QDQ", "activations": "uint8 asymmetric", "weights": "int8 per-channel symmetric",
+    info = {"dtype": "int8", "format": "QDQ", "activations": "uint8 asymmetric",
+            "weights": f"{recipe.weights} per-channel symmetric" + (", 7-bit" if recipe.reduce_range else ""),
             "calibration": {**recipe.describe(), "images": len(calibration)}, "kept_fp32": sorted(keep),
             "quantized_ops": list(ops), "nodes": {k: counts[k] for k in ("QuantizeLinear", "DequantizeLinear")}}
     return data, info
@@ -261,7 +301,7 @@ def quantize_judged(fp32: bytes, calibration: list[np.ndarray], judge: list[np.n
     recipe = recipe or Recipe()
     if "auto" not in recipe.keep_fp32:
         data, info = quantize(fp32, calibration, recipe)
-        return data, info, agreement(fp32, [data], judge, meta)[0]
+        return data, _judged_here(info), agreement(fp32, [data], judge, meta)[0]
     rest = tuple(k for k in recipe.keep_fp32 if k != "auto")
     (all_int8, all_info), (kept, kept_info) = (quantize(fp32, calibration, dataclasses.replace(recipe, keep_fp32=keep))
                                                for keep in (rest, rest + ("last",)))
@@ -276,7 +316,34 @@ def quantize_judged(fp32: bytes, calibration: list[np.ndarray], judge: list[np.n
                else f"not {AUTO_GAIN:g}× the {k['speedup_vs_fp32']:.2f}× of the last conv in fp32")
         info["auto"] = f"{tried} ({why}): the last convolution stays fp32"
     info["calibration"]["keep_fp32"] = ["auto"]
-    return data, info, score
+    return data, _judged_here(info), score
+
+
+def _judged_here(info: dict[str, Any]) -> dict[str, Any]:
+    """Record the CPU the agreement and speed were measured on (its int8 kernels decide both)."""
+    from translate import cpu
+
+    info["judged_on"] = {"int8_kernels": cpu.int8_kind(), "cpu_flags": cpu.flags(), "cpu": cpu.name()}
+    return info
+
+
+def cpu_note(quantization: dict[str, Any]) -> str | None:
+    """One line when an int8 model runs on a CPU kind it was not judged on (else None)."""
+    from translate import cpu
+
+    here = cpu.int8_kind()
+    judged = quantization.get("judged_on", {}).get("int8_kernels")
+    if judged is None:  # exported before the CPU was recorded: u8s8 with 8-bit weights, judged on VNNI
+        if here == "avx2" and not quantization.get("calibration", {}).get("reduce_range"):
+            return ("this int8 model has 8-bit weights (exported by an older version) and this CPU has no VNNI: its "
+                    "convolutions can saturate here; re-export it with --quantize int8")
+        return None
+    if judged == here:
+        return None
+    psnr = quantization.get("psnr_vs_fp32")
+    there = f" ({psnr:.1f} dB to fp32 there)" if isinstance(psnr, (int, float)) else ""
+    return (f"this int8 model was judged on a CPU with {judged} int8 kernels{there}; this one has {here}: its quality "
+            f"and speed here were not measured (re-export it here with --quantize int8 to measure them)")
 
 
 def int8_kernels(model: bytes | str, threads: int = 0) -> collections.Counter:
@@ -291,42 +358,6 @@ def int8_kernels(model: bytes | str, threads: int = 0) -> collections.Counter:
             opts.intra_op_num_threads = threads
         ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
         return collections.Counter(n.op_type for n in onnx.load(opts.optimized_model_filepath).graph.node)
-
-
-def calibration_images(folder: str | Path, meta: Any, count: int, max_side: int = 512,
-                       held_out: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(calibration, held-out) images of `folder` as the net sees them: CHW float32 in its input
-    range, shrunk to at most `max_side` pixels per side and reflect-padded to its size multiple.
-    Up to `count` calibration images spread over the folder, then up to `held_out` of the others
-    (to score the int8 model on pictures it was not calibrated on)."""
-    from translate.data.images import list_images
-    from translate.errors import DataError
-
-    files = list_images(folder)
-    if not files:
-        raise DataError(f"no images to calibrate on in {folder}")
-    step = max(1, len(files) // count)
-    chosen = files[::step][:count]
-    rest = [f for f in files if f not in set(chosen)]
-    rest = rest[::max(1, len(rest) // held_out)][:held_out] if held_out and rest else []
-    return [_as_input(f, meta, max_side) for f in chosen], [_as_input(f, meta, max_side) for f in rest]
-
-
-def _as_input(path: Path, meta: Any, max_side: int) -> np.ndarray:
-    from PIL import Image
-
-    from translate.data.images import open_image, to_mode
-    from translate.inference import tiling
-
-    with open_image(path) as img:
-        img = to_mode(img, meta.in_channels)
-        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        arr = np.asarray(img, np.float32).reshape(img.height, img.width, -1).transpose(2, 0, 1)
-    lo, hi = meta.in_range
-    x = arr * ((hi - lo) / 255.0) + lo
-    m = meta.size_multiple
-    x = tiling.pad_to(x[None], tiling.padded_size(x.shape[1], m, 2 * m), tiling.padded_size(x.shape[2], m, 2 * m))[0]
-    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 def psnr(a: np.ndarray, b: np.ndarray, span: float) -> float:
