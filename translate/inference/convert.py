@@ -242,18 +242,26 @@ def _unsafe(out: Path, root: Path, dirs: set[FileId], files: set[FileId], seen: 
     """Why writing `out` would be unsafe ("" if it is not): it is (symlinks followed, by device
     and inode) an input file, a folder between `root` and it is an input folder, or it is a directory."""
     if file_id(out) in files:
-        return f"output {shown(out)} resolves to the input file {shown(out.resolve())} (a symlink?): refusing to overwrite an input"
+        return f"output {shown(out)} resolves to the input file {shown(_resolved(out))} (a symlink?): refusing to overwrite an input"
     folder = out.parent
     while folder != root and root in folder.parents:
         if folder not in seen:
             seen[folder] = file_id(folder) in dirs
         if seen[folder]:
-            return (f"output {shown(out)} resolves to {shown(out.resolve())}, inside the input folder (a symlink?): "
+            return (f"output {shown(out)} resolves to {shown(_resolved(out))}, inside the input folder (a symlink?): "
                     "refusing to write there")
         folder = folder.parent
     if out.is_dir():
         return f"output {shown(out)} exists as a directory"
     return ""
+
+
+def _resolved(path: Path) -> str:
+    """Where `path` leads, for a message; a link swapped while it is resolved says so instead of failing."""
+    try:
+        return str(path.resolve())
+    except OSError:
+        return "a path that changed while it was checked"
 
 
 def share(jobs: list[Job], batch_size: int, rank: int, world: int) -> list[Job]:
