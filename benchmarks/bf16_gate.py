@@ -5,7 +5,7 @@
 
 Each run is `translate train VARIANT --precision P --seed S` on the variant's demo data (its
 held-out ground truth gives PSNR figures); the gate passes when every ground-truth PSNR of the
-bf16 run is at most --tolerance dB below the fp32 run's (translate.evaluate.quality_gate).
+bf16 run is at most --tolerance dB below the fp32 run's (translate.jobs.evaluate.quality_gate).
 Wall time of each run is printed too: the demo is small (32 px), so its bf16 speed-up is not
 the 256² one (see benchmarks/train_step.py).
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_line  # noqa: E402
 
-from translate.evaluate import quality_gate  # noqa: E402
+from translate.jobs.evaluate import quality_gate  # noqa: E402
 
 
 def final_eval(run: Path) -> dict[str, float]:

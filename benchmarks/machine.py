@@ -7,14 +7,14 @@ from pathlib import Path
 
 
 def cpu_flags() -> list[str]:
-    from translate import cpu
+    from translate.inference import cpu
 
     return cpu.flags()
 
 
 def isa_line() -> str:
     """Which speed levers this CPU has: AVX2, AVX-512, VNNI (int8), native bf16, AMX."""
-    from translate import cpu
+    from translate.inference import cpu
 
     have = set(cpu.flags())
     yes = lambda *fs: "yes" if have & set(fs) else "no"  # noqa: E731

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from translate import config as C
-from translate import train as T
+from translate.jobs import train as T
 from translate.data import open_data
 from translate.engine import Trainer
 

@@ -17,7 +17,7 @@ import torch
 
 from translate.device import autocast, resolve_device, resolve_precision
 from translate.engine.step import Step
-from translate.perceptual import PerceptualLoss, vgg19_features
+from translate.kit.perceptual import PerceptualLoss, vgg19_features
 from translate.plugins.srgan import SRGAN, SRGANConfig
 
 

@@ -27,7 +27,7 @@ def exit_code(err: TranslateError) -> int:
 
 def _version(value: bool) -> None:
     if value:
-        from translate.provenance import version
+        from translate.jobs.provenance import version
 
         typer.echo(f"translate {version()}")
         raise typer.Exit()
@@ -44,7 +44,7 @@ def root(
     """Image-to-image translation with GANs: train, convert folders, export, extend."""
     import os
 
-    from translate import logs
+    from translate.jobs import logs
 
     rank = int(os.environ.get("RANK", "0"))  # under torchrun the other processes stay quiet
     logs.configure(0 if quiet or rank else 1 + verbose)
@@ -58,7 +58,7 @@ def quiet_option() -> typer.models.OptionInfo:
 
 def apply_quiet(quiet: bool) -> None:
     if quiet:
-        from translate import logs
+        from translate.jobs import logs
 
         logs.configure(0)
 

@@ -75,7 +75,7 @@ def convert_cmd(
             raise typer.Exit(parallel.report_result(code))
         report = ConvertReport.merge(parts)
     if gallery and report.pairs:
-        from translate.gallery import write_convert_gallery
+        from translate.jobs.gallery import write_convert_gallery
 
         page = write_convert_gallery(report.pairs, out if out.is_dir() else out.parent, f"{Path(model).name}: {inputs}",
                                      gallery_size, Path(inputs))

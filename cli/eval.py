@@ -36,8 +36,8 @@ def eval_cmd(
     from rich.table import Table
 
     from translate import config as C
-    from translate.evaluate import evaluate
-    from translate.gallery import explain
+    from translate.jobs.evaluate import evaluate
+    from translate.jobs.gallery import explain
     from translate.metrics.sr import default_report_path, write_report
 
     apply_quiet(quiet)
@@ -60,12 +60,12 @@ def eval_cmd(
 
 def _publish(model: str, report: dict) -> None:
     """A run's figures also go to its gallery and TensorBoard."""
-    from translate.rundir import RunDir
+    from translate.jobs.rundir import RunDir
 
     run = RunDir(model)
     if not Path(model).is_dir() or not run.exists():
         return
-    from translate.gallery import write_run_gallery
+    from translate.jobs.gallery import write_run_gallery
 
     write_run_gallery(run)
     latest = run.latest_checkpoint()

@@ -1,4 +1,4 @@
-"""`translate train`: parse flags, call translate.train, print the summary."""
+"""`translate train`: parse flags, call translate.jobs.train, print the summary."""
 from __future__ import annotations
 
 from typing import Optional
@@ -43,11 +43,11 @@ def train_cmd(
     import os
 
     from translate import config as C
-    from translate import train as T
+    from translate.jobs import train as T
 
     apply_quiet(quiet)
     if verbose and not quiet and os.environ.get("RANK", "0") == "0":
-        from translate import logs
+        from translate.jobs import logs
 
         logs.configure(1 + verbose)
     relaunch(nproc)

@@ -24,8 +24,8 @@ import torch
 from torch import Tensor
 
 from translate.errors import ConfigError
-from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
-from translate.figures import GENERATIVE
+from translate.kit.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
+from translate.kit.figures import GENERATIVE
 from translate.metrics.generative import label_scores
 from translate.metrics.judge import judge_of
 from translate.variant import Nets, Row, option, register_variant

@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
-from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
-from translate.figures import GENERATIVE
+from translate.kit.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
+from translate.kit.figures import GENERATIVE
 from translate.metrics.generative import coupled_scores, known_mapping
 from translate.metrics.judge import judge_of
 from translate.variant import Nets, Row, option, register_variant

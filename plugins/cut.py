@@ -25,8 +25,8 @@ import torch
 from torch import Tensor, nn
 
 from translate.errors import ConfigError
-from translate.families import adam
-from translate.losses import objective, patch_nce
+from translate.kit.families import adam
+from translate.kit.losses import objective, patch_nce
 from translate.nets import build_net, init_weights
 from translate.nets.heads import PatchHeads
 from translate.variant import Nets, Variant, VariantConfig, option, register_variant

@@ -19,10 +19,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from translate.families import TwoDomainConfig, TwoDomainVariant
-from translate.history import ImagePool
+from translate.kit.families import TwoDomainConfig, TwoDomainVariant
+from translate.kit.history import ImagePool
 from translate.inference.formats import WeightFormat, register_weight_format
-from translate.losses import l1
+from translate.kit.losses import l1
 from translate.nets import build_net
 from translate.variant import Nets, option, register_variant
 from translate.weights import LEGACY_NORM_BUFFERS, load_into

@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from translate.families import TwoDomainConfig, TwoDomainVariant
-from translate.losses import mse
+from translate.kit.families import TwoDomainConfig, TwoDomainVariant
+from translate.kit.losses import mse
 from translate.variant import Nets, option, register_variant
 
 

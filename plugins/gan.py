@@ -17,8 +17,8 @@ from typing import Any
 
 from torch import Tensor
 
-from translate.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
-from translate.figures import GENERATIVE
+from translate.kit.families import EVAL_SEED, NoiseConfig, NoiseVariant, device_of, generate, latents
+from translate.kit.figures import GENERATIVE
 from translate.metrics.generative import coverage_scores
 from translate.metrics.judge import judge_of
 from translate.variant import Nets, Row, register_variant
@@ -26,7 +26,7 @@ from translate.variant import Nets, Row, register_variant
 
 @dataclass
 class GANConfig(NoiseConfig):
-    """The DCGAN recipe (see translate.families.NoiseConfig for every field)."""
+    """The DCGAN recipe (see translate.kit.families.NoiseConfig for every field)."""
 
 
 @register_variant

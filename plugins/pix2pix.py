@@ -24,9 +24,9 @@ import torch
 from torch import Tensor, nn
 
 from translate.errors import WeightsError
-from translate.families import adam, make_net
+from translate.kit.families import adam, make_net
 from translate.inference.formats import WeightFormat, register_weight_format
-from translate.losses import l1, objective
+from translate.kit.losses import l1, objective
 from translate.metrics.image import ssim
 from translate.nets import build_net
 from translate.variant import Nets, Variant, VariantConfig, option, register_variant

@@ -31,13 +31,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from translate.errors import ConfigError
-from translate.families import adam, make_net
-from translate.figures import SUPER_RESOLUTION
-from translate.losses import mse, objective
+from translate.kit.families import adam, make_net
+from translate.kit.figures import SUPER_RESOLUTION
+from translate.kit.losses import mse, objective
 from translate.meta import TranslatorMeta
 from translate.metrics.image import psnr_y, ssim_y
-from translate.perceptual import PerceptualLoss, load_vgg19
-from translate.schedules import from_config, product, step_drop
+from translate.kit.perceptual import PerceptualLoss, load_vgg19
+from translate.kit.schedules import from_config, product, step_drop
 from translate.variant import Nets, Row, Variant, VariantConfig, option, register_variant
 
 PHASES = ("srresnet+srgan", "srresnet", "srgan")

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from translate.losses import mse
+from translate.kit.losses import mse
 from translate.variant import VARIANTS, Variant, VariantConfig, register_variant
 
 # One thread: these nets are tiny, and with more threads a busy machine's cores make
@@ -109,7 +109,7 @@ def plan_run(variant: str | None, data: Path | None, runs: Path, name: str | Non
              resume: Path | None = None) -> Any:
     """`translate train VARIANT --data DATA --name NAME --set ...` (or `--resume RUN --set ...`) as a plan."""
     from translate import config as C
-    from translate import train as T
+    from translate.jobs import train as T
 
     if resume is not None:
         return T.plan(resume=str(resume), sets=C.parse_sets(sets))
@@ -119,7 +119,7 @@ def plan_run(variant: str | None, data: Path | None, runs: Path, name: str | Non
 def final_state(run_dir: Path) -> dict[str, Any]:
     """The newest checkpoint of a run, loaded."""
     from translate.engine import checkpoint as ckpt
-    from translate.rundir import RunDir
+    from translate.jobs.rundir import RunDir
 
     return ckpt.load_checkpoint(RunDir(run_dir).latest_checkpoint())
 
@@ -127,7 +127,7 @@ def final_state(run_dir: Path) -> dict[str, Any]:
 def straight_and_resumed(plan: Any, total: int = 6, split: int = 3) -> tuple[dict[str, Any], dict[str, Any]]:
     """Final states of a run of `total` steps straight, and of one stopped after `split` steps and
     resumed to `total`; `plan(name, steps, resume)` makes the plans. Both end at the same progress."""
-    from translate import train as T
+    from translate.jobs import train as T
 
     straight = plan("straight", total, None)
     T.run(straight)
@@ -178,7 +178,7 @@ def _plain_logging():
     """The CLI configures the 'translate' logger (its own handler, no propagation); undo that after
     each test so pytest's caplog sees the records of the next one."""
     yield
-    from translate import logs
+    from translate.jobs import logs
 
     for handler in [h for h in logs.logger.handlers if isinstance(h, logs._Handler)]:
         logs.logger.removeHandler(handler)

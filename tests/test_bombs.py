@@ -22,7 +22,7 @@ HEADROOM = 400 << 20  # bytes of address space the bomb may use beyond the impor
 RUNNER = """
 import json, resource, sys, traceback
 import torch, numpy, PIL.Image, yaml, safetensors.torch  # imports first: the cap is on the work
-import translate.inference.sources, translate.data.images, translate.data.catalog.extract, translate.rundir
+import translate.inference.sources, translate.data.images, translate.data.catalog.extract, translate.jobs.rundir
 vm = int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmSize:'))) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (vm + {headroom}, vm + {headroom}))
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -82,7 +82,7 @@ def test_a_yaml_alias_bomb_in_a_run_config(tmp_path: Path) -> None:
     (run / "config.yaml").write_text("\n".join(lines) + "\nvariant: *i\n")
     assert (run / "config.yaml").stat().st_size < 1100
     code = f"""
-r = translate.rundir.RunDir({str(run)!r}).read_config()
+r = translate.jobs.rundir.RunDir({str(run)!r}).read_config()
 assert r == {{}}, 'read'
 import translate.config as C
 C.read_file({str(run / 'config.yaml')!r})

@@ -93,7 +93,7 @@ def test_verbose_train_says_what_was_decided_and_why(cli, unpaired_dir, tmp_path
 
 
 def test_quiet_and_verbose_set_the_log_level(cli, unpaired_dir, tmp_path):
-    from translate import logs
+    from translate.jobs import logs
 
     code, out = cli("-q", "train", "toy", "--data", str(unpaired_dir), "--runs-dir", str(tmp_path / "r"),
                     "--steps", "1", *flags(*TINY["toy"], *QUIET))

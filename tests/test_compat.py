@@ -53,7 +53,7 @@ def test_old_checkpoint_weights_are_the_ones_loaded() -> None:
 @pytest.mark.slow
 def test_old_runs_resume(old_runs: Path, variant: str) -> None:
     from translate import config as C
-    from translate import train as T
+    from translate.jobs import train as T
 
     run = old_runs / variant
     plan = T.plan(resume=str(run), sets=C.parse_sets(["steps=3"]))

@@ -2,7 +2,7 @@
 import pytest
 
 from translate import config as C
-from translate import train as T
+from translate.jobs import train as T
 from translate.engine import EngineConfig
 from translate.errors import ConfigError
 

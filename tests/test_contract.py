@@ -9,18 +9,18 @@ import pytest
 import torch
 from torch import nn
 
-import translate.losses as losses
+import translate.kit.losses as losses
 from translate import config as C
-from translate import train as T
+from translate.jobs import train as T
 from translate.data import open_data
 from translate.engine import checkpoint as ckpt
 from translate.engine.step import Step
 from translate.engine.trainer import Trainer
 from translate.errors import ConfigError, PluginError, WeightsError
-from translate.losses import OBJECTIVES
+from translate.kit.losses import OBJECTIVES
 from translate.nets import build_net
-from translate.rundir import RunDir
-from translate.schedules import step_drop
+from translate.jobs.rundir import RunDir
+from translate.kit.schedules import step_drop
 from translate.variant import VARIANTS, register_variant
 
 from conftest import QUIET, TINY, Toy, tiny_batch, tiny_config, write_images
@@ -160,7 +160,7 @@ def test_a_variant_written_for_0_1_gets_one_line(unpaired_dir, tmp_path):
 
 def test_srgan_phase_srgan_resumes_without_its_pretrained_run(tmp_path):
     """The SRResNet run a SRGAN run started from can be deleted: resume reads its own checkpoint."""
-    from translate.perceptual import vgg19_features
+    from translate.kit.perceptual import vgg19_features
 
     photos = tmp_path / "photos"
     write_images(photos, 3, size=24)
@@ -226,7 +226,7 @@ def test_every_kind_delivers_the_keys_and_ranges_it_declares(kind):
 
 
 def test_net_attributes_are_a_checked_protocol():
-    from translate.sizes import check_sizes
+    from translate.jobs.sizes import check_sizes
     from translate.variant import NetAttributes, net_attributes
 
     G = build_net("unet_32", ngf=4)
@@ -247,7 +247,7 @@ def test_net_attributes_are_a_checked_protocol():
 
 
 def test_declared_figures_reach_the_summary_and_the_gallery(tmp_path):
-    from translate.figures import Figure
+    from translate.kit.figures import Figure
 
     class Scored(Toy):
         name = "toy_scored"

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 from translate import config as C
-from translate import train as T
+from translate.jobs import train as T
 from translate.engine.step import Step
 from translate.errors import ConfigError
-from translate.losses import patch_nce
+from translate.kit.losses import patch_nce
 from translate.nets import build_net
 from translate.nets.heads import PatchHeads
 from translate.nets.resnet import ResnetBlock

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from translate.engine.step import Step
-from translate.history import ImagePool
+from translate.kit.history import ImagePool
 from translate.plugins.cyclegan import CycleGAN, CycleGANConfig
 
 

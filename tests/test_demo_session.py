@@ -14,11 +14,11 @@ import pytest
 import torch
 from PIL import Image
 
-from translate import train as T
+from translate.jobs import train as T
 from translate.app.facts import arrow
 from translate.app.session import Limits, Session
 from translate.errors import ConfigError, DataError
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 
 from conftest import QUIET, TINY, plan_run, write_images
 

@@ -30,11 +30,11 @@ from conftest import TINY_CYCLEGAN, write_images
 from torch import nn
 
 from translate import config as C
-from translate import train as T
+from translate.jobs import train as T
 from translate.data import open_data
 from translate.engine import Trainer
 from translate.engine import checkpoint as ckpt
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 from translate.engine import distributed as D
 from translate.variant import VARIANTS
 

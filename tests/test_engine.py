@@ -9,10 +9,10 @@ import pytest
 import torch
 from conftest import QUIET, TINY, Toy, final_state, plan_run, straight_and_resumed
 
-from translate import train as T
+from translate.jobs import train as T
 from translate.engine import checkpoint as ckpt
-from translate.rundir import RunDir
-from translate.schedules import lr_factor
+from translate.jobs.rundir import RunDir
+from translate.kit.schedules import lr_factor
 
 SETS = [*TINY["toy"], *QUIET, "epochs=1", "decay_epochs=2", "sample_every=2", "log_every=1"]
 

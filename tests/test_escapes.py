@@ -78,7 +78,7 @@ def test_a_models_plugin_hint_is_escaped(model, tmp_path, cli) -> None:
 
 
 def test_log_lines_carry_no_control_characters(capsys) -> None:
-    from translate import logs
+    from translate.jobs import logs
 
     logs.configure(1)
     logging.getLogger("translate").info(f"file {EVIL}")
@@ -87,8 +87,8 @@ def test_log_lines_carry_no_control_characters(capsys) -> None:
 
 
 def test_gallery_labels_that_are_not_ours_are_dropped(tmp_path) -> None:
-    from translate.gallery import write_run_gallery
-    from translate.rundir import RunDir
+    from translate.jobs.gallery import write_run_gallery
+    from translate.jobs.rundir import RunDir
 
     run = RunDir(tmp_path / "r")
     run.samples_dir.mkdir(parents=True)

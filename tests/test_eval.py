@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from translate import train as T
+from translate.jobs import train as T
 from translate.errors import WeightsError
-from translate.evaluate import evaluate
+from translate.jobs.evaluate import evaluate
 from translate.metrics import fid as F
 
 from conftest import QUIET, TINY, plan_run, write_images
@@ -157,7 +157,7 @@ def test_training_end_and_eval_agree_on_every_figure_they_share(tmp_path):
     """One held-out set and one name per figure: the summary a demo run writes at its end and
     `translate eval` of its checkpoint (EMA weights, outputs saved as uint8) give the same numbers;
     the gallery lists each figure once and says what was not computed."""
-    from translate.rundir import RunDir
+    from translate.jobs.rundir import RunDir
 
     plan = plan_run("cyclegan", None, tmp_path / "runs", "d",
                     [*TINY["cyclegan"], *QUIET, "steps=2", "ema=0.5"])
@@ -170,7 +170,7 @@ def test_training_end_and_eval_agree_on_every_figure_they_share(tmp_path):
         assert summary[key] == pytest.approx(report["figures"][key], abs=1e-3), key
     run = RunDir(plan.run_dir)
     run.write_json(run.eval_path, report)
-    from translate.gallery import write_run_gallery
+    from translate.jobs.gallery import write_run_gallery
 
     page = write_run_gallery(run).read_text()
     assert page.count("<th>psnr_AtoB</th>") == 1 and page.count("<th>psnr_AtoB_baseline</th>") == 1

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from translate import train as T
-from translate.rundir import RunDir
+from translate.jobs import train as T
+from translate.jobs.rundir import RunDir
 
 from conftest import QUIET, TINY, plan_run
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from translate import train as T
+from translate.jobs import train as T
 from translate.hub.download import download
 from translate.engine.trainer import Trainer
 from translate.errors import DataError, TranslateError
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 
 from conftest import QUIET, TINY, plan_run
 

@@ -217,7 +217,7 @@ def test_a_full_disk_is_one_line_and_no_partial_file(mirror, home, monkeypatch) 
 
 
 def test_plain_progress_lines_off_a_terminal(mirror, home, capsys) -> None:
-    from translate import logs
+    from translate.jobs import logs
 
     logs.configure(1)
     C.fetch("horse2zebra", show_progress=True)

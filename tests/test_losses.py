@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from translate.losses import OBJECTIVES, gradient_penalty, objective
+from translate.kit.losses import OBJECTIVES, gradient_penalty, objective
 
 x = torch.tensor([0.0, 2.0])  # logits
 

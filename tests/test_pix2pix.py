@@ -11,13 +11,13 @@ from PIL import Image
 from torch import nn
 
 from translate import config as C
-from translate import train as T
+from translate.jobs import train as T
 from translate.data import data_kind, open_data
 from translate.errors import ConfigError, DataError
 from translate.inference.loading import load, open_model
 from translate.metrics.image import psnr
 from translate.nets import build_net, count_params, set_test_mode
-from translate.sizes import check_sizes
+from translate.jobs.sizes import check_sizes
 from translate.variant import VARIANTS
 
 from conftest import QUIET, TINY, tiny_config

@@ -10,11 +10,11 @@ from conftest import TINY_CYCLEGAN
 from torch import nn
 
 from translate import config as C
-from translate import train as T
+from translate.jobs import train as T
 from translate.data import open_data
 from translate.engine import Trainer
 from translate.engine import checkpoint as ckpt
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 from translate.engine.compile import Compiled
 from translate.device import autocast, resolve_channels_last, resolve_precision
 from translate.engine.step import Step
@@ -172,7 +172,7 @@ def test_engine_fp16_path_runs_with_a_scaler_per_optimizer(unpaired_dir, tmp_pat
     """fp16 is refused on CPU as a user setting (emulated there), but CPU autocast can run it:
     the engine's fp16 path — a GradScaler per optimizer, saved and resumed — runs here."""
     monkeypatch.setattr("translate.engine.trainer.resolve_precision", lambda name, device: torch.float16)
-    monkeypatch.setattr("translate.train.check", lambda *args, **kw: None)  # plan() refuses fp16 on CPU up front
+    monkeypatch.setattr("translate.jobs.train.check", lambda *args, **kw: None)  # plan() refuses fp16 on CPU up front
     sets = C.parse_sets([*TINY_CYCLEGAN, "num_workers=0", "steps=2", "precision=fp16"])
     p = T.plan("cyclegan", data=str(unpaired_dir), name="h", sets=sets, runs_dir=tmp_path / "runs")
     summary = T.run(p)

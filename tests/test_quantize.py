@@ -229,7 +229,7 @@ def test_a_failure_inside_the_quantizer_is_one_line(weights, photos, tmp_path, c
 
 def test_int8_model_records_its_cpu_kind_and_says_once_where_it_runs_on_another(weights, photos, tmp_path, cli,
                                                                                  monkeypatch):
-    from translate import cpu
+    from translate.inference import cpu
 
     monkeypatch.setattr(cpu, "int8_kind", lambda: "avx2")
     out = tmp_path / "k.int8.onnx"
@@ -246,7 +246,7 @@ def test_int8_model_records_its_cpu_kind_and_says_once_where_it_runs_on_another(
 
 
 def test_older_int8_models_with_8bit_weights_warn_on_cpus_without_vnni(monkeypatch):
-    from translate import cpu
+    from translate.inference import cpu
     from translate.inference.quantize import cpu_note
 
     old = {"dtype": "int8", "calibration": {"method": "percentile"}}  # exported before judged_on / reduce_range

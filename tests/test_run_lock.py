@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from translate import train as T
+from translate.jobs import train as T
 from translate.errors import TranslateError
-from translate.rundir import RunDir, RunLock
+from translate.jobs.rundir import RunDir, RunLock
 
 PROCS, TRIALS = 8, 25
 
@@ -117,7 +117,7 @@ def test_fresh_runs_with_one_name_never_delete_each_others_lock(tmp_path: Path) 
 
 def test_a_held_lock_is_refused_and_a_killed_holders_is_taken_over(tmp_path: Path) -> None:
     run = RunDir(tmp_path / "r")
-    code = ("import sys, time; from translate.rundir import RunDir, RunLock; "
+    code = ("import sys, time; from translate.jobs.rundir import RunDir, RunLock; "
             f"RunLock(RunDir({str(run.path)!r})).acquire(); print('held', flush=True); time.sleep(60)")
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:

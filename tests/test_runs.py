@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from translate import config as C
-from translate import train as T
+from translate.jobs import train as T
 from translate.errors import ConfigError, TranslateError
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 
 from conftest import QUIET, TINY, final_state, flags, plan_run
 

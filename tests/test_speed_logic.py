@@ -7,7 +7,7 @@ import logging
 import torch
 
 import translate.device as dev
-from translate.evaluate import quality_gate
+from translate.jobs.evaluate import quality_gate
 
 CPU = torch.device("cpu")
 

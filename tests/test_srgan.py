@@ -17,7 +17,7 @@ from translate.engine.step import Step
 from translate.errors import ConfigError, WeightsError
 from translate.metrics.sr import score_pair
 from translate.nets import build_net, count_params
-from translate.perceptual import PerceptualLoss, load_vgg19, vgg19_cut, vgg19_features
+from translate.kit.perceptual import PerceptualLoss, load_vgg19, vgg19_cut, vgg19_features
 from translate.plugins.srgan import SRGAN, SRGANConfig
 
 

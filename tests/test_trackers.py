@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from translate import train as T
+from translate.jobs import train as T
 from translate.errors import ConfigError
 
 from conftest import QUIET, TINY, plan_run, write_images

@@ -30,7 +30,7 @@ from conftest import TINY_CYCLEGAN, write_images
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real two-step CycleGAN run (tiny nets) with a weight EMA."""
     from translate import config as C
-    from translate import train as T
+    from translate.jobs import train as T
 
     root = tmp_path_factory.mktemp("run")
     write_images(root / "data" / "trainA", 4, seed=1)

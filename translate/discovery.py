@@ -103,7 +103,7 @@ def load_path_dirs() -> list[PluginStatus]:
 def load_all(files: list[str | Path] = ()) -> list[PluginStatus]:  # type: ignore[assignment]
     """Built-ins and installed plugins, TRANSLATE_PLUGIN_PATH, then `files`."""
     import translate.data  # noqa: F401 - the core's own registrations are not a plugin's
-    import translate.losses  # noqa: F401
+    import translate.kit.losses  # noqa: F401
     import translate.nets  # noqa: F401
 
     load_entry_points()

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import torch
 from torch import Tensor, nn
 
-from translate.figures import TRANSLATION, Figure, explain
+from translate.kit.figures import TRANSLATION, Figure, explain
 from translate.meta import TranslatorMeta
 from translate.registry import Registry
 
@@ -208,7 +208,7 @@ class Variant:
 
     def lr_lambda(self, cfg: VariantConfig) -> Callable[[int], float] | dict[str, Callable[[int], float]]:
         """The learning-rate factor as a function of the epoch (or one such function per optimizer)."""
-        from translate.schedules import from_config
+        from translate.kit.schedules import from_config
 
         return from_config(cfg)
 

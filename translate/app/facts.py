@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from translate.gallery import explain
-from translate.rundir import RunDir
+from translate.jobs.gallery import explain
+from translate.jobs.rundir import RunDir
 
 if TYPE_CHECKING:
     from translate.app.session import Session

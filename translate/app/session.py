@@ -23,7 +23,7 @@ from translate.inference.convert import ConvertOptions, convert
 from translate.inference.image_io import decode, encode
 from translate.inference.loading import open_model
 from translate.inference.translator import Model, Translator
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 
 SHOWN_AS_IS = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}  # inputs a browser displays itself
 KEEP_RESULTS_S = 3600.0  # result folders older than this are removed on the next request

@@ -15,7 +15,7 @@ import torch
 
 from translate.errors import WeightsError
 from translate.files import atomic_write, load_torch
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 
 log = logging.getLogger("translate")
 

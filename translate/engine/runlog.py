@@ -1,6 +1,6 @@
 """What a run writes while it trains: metrics.jsonl and TensorBoard (and MLflow / W&B when asked:
 `engine.trackers`), sample grids (with their row labels), the gallery, the summary. Paths come
-from `translate.rundir.RunDir`.
+from `translate.jobs.rundir.RunDir`.
 
 Only the main process (rank 0) writes; other ranks get a RunLog with `active=False`.
 """
@@ -16,7 +16,7 @@ import torchvision.utils as vutils
 
 from translate.engine import trackers as TR
 from translate.files import atomic_write
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 
 
 class RunLog:
@@ -64,7 +64,7 @@ class RunLog:
 
     def start_session(self, data: str | None, overrides: dict[str, Any]) -> None:
         """provenance.json: one entry per session (the start, then each resume with its --set values)."""
-        from translate.provenance import record
+        from translate.jobs.provenance import record
 
         self.provenance = record(data)
         if overrides:
@@ -78,7 +78,7 @@ class RunLog:
     def end_session(self, step: int, interrupted: bool) -> None:
         if not self.active or not self.provenance:
             return
-        from translate.provenance import now
+        from translate.jobs.provenance import now
 
         self.provenance.update(ended=now(), final_step=step, interrupted=interrupted)
         sessions = self.dir.read_json(self.dir.provenance_path).get("sessions", [])
@@ -155,7 +155,7 @@ class RunLog:
             return
         if summary is not None:
             self.dir.write_json(self.dir.summary_path, summary)
-        from translate.gallery import write_run_gallery
+        from translate.jobs.gallery import write_run_gallery
 
         write_run_gallery(self.dir)
 

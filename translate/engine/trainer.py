@@ -38,8 +38,8 @@ from translate.engine.runlog import RunLog
 from translate.engine.step import Step
 from translate.engine.warmstart import start_from
 from translate.errors import ConfigError, PluginError, WeightsError
-from translate.figures import explanations
-from translate.progress import Progress as Report
+from translate.kit.figures import explanations
+from translate.jobs.progress import Progress as Report
 from translate.variant import Variant, VariantConfig
 
 CKPT_FORMAT = "translate.checkpoint/1"

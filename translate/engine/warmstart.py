@@ -20,7 +20,7 @@ from torch import nn
 from translate.errors import ConfigError, WeightsError
 from translate.files import exists, load_torch
 from translate.meta import is_name
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 from translate.weights import load_into, normalise
 
 CHECKPOINT_PREFIX = "translate.checkpoint/"

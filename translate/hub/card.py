@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from translate.meta import ModelSpec
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 
 RECIPE_KEYS = ("generator", "discriminator", "ngf", "ndf", "n_blocks", "norm", "adversarial", "lambda_cycle",
                "lambda_identity", "lambda_l1", "lambda_content", "lr", "beta1", "batch_size", "image_size",

@@ -34,7 +34,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from translate import logs
+from translate.jobs import logs
 from translate.errors import DataError
 
 MIRROR_ENV = "TRANSLATE_MIRROR"

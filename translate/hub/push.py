@@ -46,7 +46,7 @@ class PushResult:
 
 def _spec_of(loaded: Model) -> Any:
     """The spec of every translator, with only the training provenance (no clock, no host)."""
-    from translate.provenance import version
+    from translate.jobs.provenance import version
 
     names = list(loaded.metas)
     spec = loaded.spec.subset([n for n in names if n in loaded.spec.translators])

@@ -10,6 +10,7 @@ are written atomically (temp file + rename).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import threading
@@ -26,7 +27,7 @@ from translate.data.images import MAX_PIXELS
 from translate.inference.image_io import CHOICES, FORMATS, IMAGE_EXTENSIONS, BadImage, Decoded, decode, encode, output_suffix
 from translate.errors import ConfigError, DataError
 from translate.files import FileId, OutputTree, atomic_write, clean_stale_temps, file_id, first_line, shown
-from translate.progress import Progress
+from translate.jobs.progress import Progress
 from translate.inference.translator import Translator
 
 Log = Callable[[str], None]
@@ -239,8 +240,7 @@ def _distinct(src: Path, dst: Path, images: list[tuple[Path, str]]) -> tuple[lis
 
 
 def _unsafe(out: Path, root: Path, dirs: set[FileId], files: set[FileId], seen: dict[Path, bool]) -> str:
-    """Why writing `out` would be unsafe ("" if it is not): it is (symlinks followed, by device
-    and inode) an input file, a folder between `root` and it is an input folder, or it is a directory."""
+    """Why writing `out` is unsafe ("" if not): by device and inode an input file, below an input folder, or a folder."""
     if file_id(out) in files:
         return f"output {shown(out)} resolves to the input file {shown(_resolved(out))} (a symlink?): refusing to overwrite an input"
     folder = out.parent
@@ -258,10 +258,9 @@ def _unsafe(out: Path, root: Path, dirs: set[FileId], files: set[FileId], seen: 
 
 def _resolved(path: Path) -> str:
     """Where `path` leads, for a message; a link swapped while it is resolved says so instead of failing."""
-    try:
+    with contextlib.suppress(OSError):
         return str(path.resolve())
-    except OSError:
-        return "a path that changed while it was checked"
+    return "a path that changed while it was checked"
 
 
 def share(jobs: list[Job], batch_size: int, rank: int, world: int) -> list[Job]:

@@ -143,7 +143,7 @@ def _with_metadata(model: bytes, spec: ModelSpec) -> bytes:
 
 def _sub_spec(loaded: Model, names: list[str]) -> ModelSpec:
     """The spec of `names`, with provenance: how the weights were trained (if known) and exported."""
-    from translate.provenance import record
+    from translate.jobs.provenance import record
 
     spec = loaded.spec.subset([n for n in names if n in loaded.spec.translators])
     spec.translators = {n: loaded.metas[n] for n in names}

@@ -321,7 +321,7 @@ def quantize_judged(fp32: bytes, calibration: list[np.ndarray], judge: list[np.n
 
 def _judged_here(info: dict[str, Any]) -> dict[str, Any]:
     """Record the CPU the agreement and speed were measured on (its int8 kernels decide both)."""
-    from translate import cpu
+    from translate.inference import cpu
 
     info["judged_on"] = {"int8_kernels": cpu.int8_kind(), "cpu_flags": cpu.flags(), "cpu": cpu.name()}
     return info
@@ -329,7 +329,7 @@ def _judged_here(info: dict[str, Any]) -> dict[str, Any]:
 
 def cpu_note(quantization: dict[str, Any]) -> str | None:
     """One line when an int8 model runs on a CPU kind it was not judged on (else None)."""
-    from translate import cpu
+    from translate.inference import cpu
 
     here = cpu.int8_kind()
     judged = quantization.get("judged_on", {}).get("int8_kernels")

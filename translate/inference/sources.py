@@ -18,7 +18,7 @@ from translate.errors import WeightsError
 from translate.files import first_line, load_torch, shown
 from translate.inference.translator import Model, Translator
 from translate.meta import ModelSpec, TranslatorMeta, plugin_label
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 
 CHECKPOINT_PREFIX = "translate.checkpoint/"  # engine.trainer.CKPT_FORMAT is "translate.checkpoint/1"
 

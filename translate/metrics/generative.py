@@ -9,7 +9,7 @@
 
 `coverage_scores` (unconditional samples), `label_scores` (class-conditional samples) and
 `coupled_scores` (pairs of coupled generators) bundle them into the figures the demos print
-(explained in translate.figures.GENERATIVE).
+(explained in translate.kit.figures.GENERATIVE).
 """
 from __future__ import annotations
 

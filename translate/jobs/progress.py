@@ -10,7 +10,7 @@ every `every_s` seconds and at the end, e.g.
     train 120/1000 (12%) epoch 3 | 2.31 it/s | elapsed 0:00:52 | eta 0:06:21 | G_gan=0.412 cycle=1.234
 
 With -q (the 'translate' logger at WARNING) nothing is shown. Log messages go through the same
-console as the bar (translate.logs), so they never land on the bar's line.
+console as the bar (translate.jobs.logs), so they never land on the bar's line.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import time
 from types import TracebackType
 from typing import Any
 
-from translate import logs
+from translate.jobs import logs
 
 
 def clock(seconds: float) -> str:

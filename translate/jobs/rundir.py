@@ -184,7 +184,7 @@ class RunLock:
         import socket
 
         from translate.errors import TranslateError
-        from translate.provenance import now
+        from translate.jobs.provenance import now
 
         path = self.run.lock_path
         path.parent.mkdir(parents=True, exist_ok=True)

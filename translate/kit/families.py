@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from translate.errors import ConfigError
-from translate.losses import objective
+from translate.kit.losses import objective
 from translate.meta import TranslatorMeta
 from translate.nets import build_net, init_weights
 from translate.variant import Nets, Variant, VariantConfig, option

@@ -22,7 +22,7 @@ import numpy as np
 
 from translate import config as C
 from translate.errors import DataError, WeightsError
-from translate.figures import GENERATIVE, SUPER_RESOLUTION, TRANSLATION, explanations
+from translate.kit.figures import GENERATIVE, SUPER_RESOLUTION, TRANSLATION, explanations
 from translate.metrics import fid as F
 from translate.variant import option
 
@@ -84,7 +84,7 @@ def _inception_or_note(cfg: EvalConfig, notes: list[str], required: bool) -> F.F
 
 
 def _run_config(model: str | Path) -> dict[str, Any]:
-    from translate.rundir import RunDir
+    from translate.jobs.rundir import RunDir
 
     p = Path(model)
     run = RunDir(p) if p.is_dir() else RunDir.of_checkpoint(p)

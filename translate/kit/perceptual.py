@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from translate.errors import ConfigError, WeightsError
 from translate.files import first_line, load_torch
-from translate.losses import Frozen, mse
+from translate.kit.losses import Frozen, mse
 from translate.weights import load_into
 
 # torchvision's VGG19 ("configuration E"): numbers are 3×3 conv widths, "M" a 2×2 max-pool.

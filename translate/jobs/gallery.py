@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from translate.figures import EVERY_KIND
-from translate.figures import explain as explain_figure
+from translate.kit.figures import EVERY_KIND
+from translate.kit.figures import explain as explain_figure
 from translate.files import atomic_write
-from translate.rundir import RunDir
+from translate.jobs.rundir import RunDir
 
 SCALES = (8, 6, 4, 3, 2, 1)
 

@@ -24,7 +24,7 @@ from translate.data import data_kind, open_data
 from translate.engine.config import EngineConfig
 from translate.errors import ConfigError, TranslateError
 from translate.files import exists, shown
-from translate.rundir import RunDir, RunLock
+from translate.jobs.rundir import RunDir, RunLock
 
 log = logging.getLogger("translate")
 
@@ -222,7 +222,7 @@ def run(p: RunPlan, data_options: dict[str, Any] | None = None) -> dict[str, Any
     options = dict(data_options or {})
     if p.data_b is not None:
         options["data_b"] = p.data_b
-    from translate.sizes import check_sizes
+    from translate.jobs.sizes import check_sizes
 
     import time
 
