@@ -151,18 +151,21 @@ def test_an_existing_path_wins_and_unknown_names_get_did_you_mean(mirror, home, 
         translate.load("horse2zebr")
 
 
-def test_pix2pix_entries_need_their_variant(mirror, home, cli) -> None:
-    from translate import discovery
-    from translate.variant import VARIANTS
+def test_pix2pix_entries_load_by_name_through_their_variant(mirror, home, tmp_path) -> None:
+    """An official pix2pix generator (unet_256 layout, batch norm) fetched by its catalog name is
+    the same model as the file opened directly, in both test modes."""
+    import translate
+    from test_pix2pix import RefUnet
 
-    discovery.load_all()
-    if "pix2pix" in VARIANTS:
-        pytest.skip("the pix2pix variant is registered: its entries load through it")
-    with pytest.raises(PluginError, match="needs the 'pix2pix' variant"):
-        import translate
-
-        translate.load("edges2shoes_pix2pix")
-    assert mirror.requests == []  # nothing downloaded for a model that cannot load
+    torch.manual_seed(0)
+    path = tmp_path / "latest_net_G.pth"
+    torch.save(RefUnet(num_downs=8, ngf=4).state_dict(), path)
+    mirror.files["/pix2pix/models-pytorch/facades_label2photo.pth"] = path.read_bytes()
+    photo = np.random.default_rng(1).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    for mode in ("eval", "paper"):
+        by_name = translate.load("facades_label2photo_pix2pix", test_mode=mode)(photo)
+        assert np.array_equal(by_name, translate.load(path, test_mode=mode)(photo))
+    assert [p for _, p, _ in mirror.requests] == ["/pix2pix/models-pytorch/facades_label2photo.pth"]  # once
 
 
 def test_verify_finds_a_changed_cache_file(mirror, home, cli) -> None:
