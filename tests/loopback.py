@@ -13,6 +13,41 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def send_ranged(handler: BaseHTTPRequestHandler, body: bytes, rng: str | None, cut: int | None = None) -> None:
+    """Answer a GET with `body`: 206 from the offset a `Range: bytes=N-` asks for (416 past the
+    end), else 200; with `cut`, hang up after that many bytes (a connection lost mid-download)."""
+    start = 0
+    r = re.fullmatch(r"bytes=(\d+)-", rng or "")
+    if r:
+        start = int(r.group(1))
+        if start >= len(body):
+            handler.send_response(416)
+            handler.send_header("Content-Range", f"bytes */{len(body)}")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        handler.send_response(206)
+        handler.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+    else:
+        handler.send_response(200)
+    payload = body[start:]
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    handler.wfile.write(payload if cut is None else payload[:cut])
+    handler.wfile.flush()
+    handler.close_connection = True
+
+
+def pixels(folder: Path) -> dict[str, bytes]:
+    """Every image of a convert output folder (its hidden run records aside) as raw pixels."""
+    import numpy as np
+    from PIL import Image
+
+    return {p.name: np.asarray(Image.open(p)).tobytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
 
 
 def git_blob_sha(data: bytes) -> str:
@@ -71,28 +106,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self._resolved() if "/resolve/" in self.path else st.files.get(self.path)
         if body is None:
             return self._json(404, {"error": "not found"})
-        start = 0
-        r = re.fullmatch(r"bytes=(\d+)-", rng or "")
-        if r:
-            start = int(r.group(1))
-            if start >= len(body):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(body)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            self.send_response(200)
-        payload = body[start:]
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        cut = st.drop_once.pop(self.path, None)
-        self.wfile.write(payload if cut is None else payload[:cut])
-        self.wfile.flush()
-        self.close_connection = True
+        send_ranged(self, body, rng, st.drop_once.pop(self.path, None))
 
     # --- the Hub API -------------------------------------------------------------------------
     def _resolved(self) -> bytes | None:

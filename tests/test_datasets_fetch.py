@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import tarfile
 import threading
 import zipfile
@@ -18,6 +17,8 @@ import pytest
 from translate.data.catalog import Dataset, load_catalog, resolve_data
 from translate.data.catalog.fetch import LOCK_NAME, fetch_dataset, read_lock
 from translate.errors import DataError
+
+from loopback import send_ranged
 
 # ---------------------------------------------------------------- loopback server
 
@@ -43,27 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             self.send_error(404)
             return
-        start = 0
-        m = re.fullmatch(r"bytes=(\d+)-", rng or "")
-        if m and state.honour_range:
-            start = int(m.group(1))
-            if start >= len(body):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(body)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            self.send_response(200)
-        payload = body[start:]
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        cut = state.drop_once.pop(self.path, None)
-        self.wfile.write(payload if cut is None else payload[:cut])
-        self.wfile.flush()
-        self.close_connection = True
+        send_ranged(self, body, rng if state.honour_range else None, state.drop_once.pop(self.path, None))
 
     def log_message(self, *args: object) -> None:
         pass

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from loopback import serve
+from loopback import pixels, serve
 from PIL import Image
 
 from translate.errors import ConfigError, DataError, PluginError, WeightsError
@@ -54,9 +54,6 @@ def photos(tmp_path: Path) -> Path:
         Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{i}.png")
     return folder
 
-
-def pixels(folder: Path) -> dict[str, bytes]:
-    return {p.name: np.asarray(Image.open(p)).tobytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
 
 
 def test_catalog_lists_the_23_official_models_exactly(cli) -> None:

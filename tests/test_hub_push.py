@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from loopback import git_blob_sha, serve
+from loopback import git_blob_sha, pixels, serve
 from PIL import Image
 
 hh = pytest.importorskip("huggingface_hub")
@@ -46,9 +46,6 @@ def photos(tmp_path: Path) -> Path:
         Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{i}.png")
     return folder
 
-
-def pixels(folder: Path) -> dict[str, bytes]:
-    return {p.name: np.asarray(Image.open(p)).tobytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
 
 
 def tree(folder: Path) -> dict[str, bytes]:
