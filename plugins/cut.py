@@ -64,11 +64,8 @@ class CUTConfig(VariantConfig):
 
 @dataclass
 class FastCUTConfig(CUTConfig):
-    lambda_nce: float = option(10.0, "weight λ_NCE of the PatchNCE loss", min=0)
-    nce_idt: bool = option(False, "identity PatchNCE on Y, NCE(y, G(y)), averaged with NCE(x, G(x))")
-    flip_equivariance: bool = option(True, "flip the batch at random and the output's features back (FastCUT)")
-    epochs: int = option(150, "epochs at the initial learning rate (the authors' n_epochs)", min=0)
-    decay_epochs: int = option(50, "epochs of linear decay of the learning rate to 0 (n_epochs_decay)", min=0)
+    # FastCUT: a stronger NCE term, no identity NCE, flip-equivariance, 150 + 50 epochs
+    defaults = {"lambda_nce": 10.0, "nce_idt": False, "flip_equivariance": True, "epochs": 150, "decay_epochs": 50}
 
 
 def nce_layers(cfg: CUTConfig) -> tuple[int, ...]:
