@@ -35,7 +35,7 @@ class GAN(NoiseVariant):
     description = "Unconditional image GAN: non-saturating BCE, DCGAN nets (Goodfellow 2014; Radford 2015)"
     figures = GENERATIVE  # what its evaluate() reports
     config = GANConfig
-    data = "single"
+    data = "noise"
     # The built-in demo (no --data): 32 px grey glyphs, narrow nets, 2,790 steps (a few minutes on 2 CPU cores).
     demo = {"image_size": 32, "load_size": 32, "channels": 1, "ngf": 32, "ndf": 16, "batch_size": 64, "epochs": 30}
 

@@ -98,7 +98,7 @@ def tiny_batch(variant: str, cfg: VariantConfig, n: int = 2) -> dict[str, torch.
 
     if kind == "sr":
         return {"lr": img(s // cfg.scale), "hr": img()}
-    if kind == "single":
+    if kind in ("noise", "single"):
         return {"image": img()}
     if kind == "labelled":
         return {"image": img(), "label": torch.arange(n) % cfg.num_classes}

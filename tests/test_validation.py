@@ -100,7 +100,7 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_images(root / "flat", 2, size=40)
     for c in ("a", "b"):
         write_images(root / "classes" / c, 2, size=40)
-    return {"unpaired": root / "pair", "sr": root / "flat", "single": root / "flat", "labelled": root / "classes",
+    return {"unpaired": root / "pair", "sr": root / "flat", "noise": root / "flat", "single": root / "flat", "labelled": root / "classes",
             "two_folders": root / "pair"}
 
 

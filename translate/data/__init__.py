@@ -6,7 +6,7 @@ variant knows what `train_step` gets without reading the loader:
     unpaired     {"A", "B"} images in [-1, 1], drawn independently (CycleGAN, DiscoGAN)
     paired       {"A", "B"} images in [-1, 1], aligned: the same scene, the same crop and flip (pix2pix)
     sr           {"lr", "hr"} images in [-1, 1], hr `scale`× larger (SRGAN)
-    single       {"image"} in [-1, 1] (noise-driven GANs)
+    noise        {"image"} in [-1, 1]: what a noise-driven GAN learns to generate (earlier name: single)
     labelled     {"image"} in [-1, 1], {"label"} an integer class in [0, classes)
     two_folders  {"A", "B"} images in [-1, 1], two unpaired folders (CoGAN)
 
@@ -111,8 +111,9 @@ _builtin("paired", "translate.data.demos.apples:paired_bundle", "translate.data.
 _builtin("sr", "translate.data.demos.sr_photos:demo_bundle", "translate.data.sr:open_sr",
          "Super-resolution: HR photos (LR by bicubic downscaling) or hr/ + lr/ pairs; no data: procedural photos.",
          {"lr": IMAGE, "hr": IMAGE})
-_builtin("single", "translate.data.demos.glyphs:single_bundle", "translate.data.generative:open_single",
+_builtin("noise", "translate.data.demos.glyphs:single_bundle", "translate.data.generative:open_single",
          "One folder of images (recursive), for unconditional GANs; no data: the glyph demo.", {"image": IMAGE})
+DATA_KINDS.add("single", DATA_KINDS.get("noise"), source="translate.data")  # the kind's name in earlier versions
 _builtin("labelled", "translate.data.demos.glyphs:labelled_bundle", "translate.data.generative:open_labelled",
          "One subfolder per class (names sorted into info['class_names']); no data: the glyph demo.",
          {"image": IMAGE, "label": None})

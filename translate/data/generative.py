@@ -1,4 +1,4 @@
-"""Datasets of the generative variants: one folder ("single"), class subfolders ("labelled"),
+"""Datasets of the generative variants: one folder ("noise", earlier "single"), class subfolders ("labelled"),
 two unpaired domains ("two_folders") — and, with no --data, the built-in glyph demo.
 
 Images are resized so the SHORTER side is `load_size` (area filter when shrinking, bicubic
@@ -91,7 +91,7 @@ def _no_data_b(options: dict[str, Any], kind: str) -> None:
 
 def open_single(root: Path, cfg: Any, **options: Any) -> DataBundle:
     """All images under one folder (recursive)."""
-    _no_data_b(options, "single")
+    _no_data_b(options, "noise")
     files = _images(root, "expected a folder of images (searched recursively)")
     preview = torch.utils.data.Subset(ImageFiles(files, cfg, train=False), range(min(16, len(files))))
     return DataBundle(train=ImageFiles(files, cfg), preview=preview, source=str(root))

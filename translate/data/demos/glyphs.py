@@ -170,7 +170,7 @@ def _bundle(items: type, cfg: Any, options: dict[str, Any], eval_size: int, **tr
 
 
 def single_bundle(cfg: Any, **options: Any) -> DataBundle:
-    """The "single" kind's demo: glyphs, judged by a glyph classifier."""
+    """The "noise" kind's demo: glyphs, judged by a glyph classifier."""
     return _bundle(Glyphs, cfg, options, 2000)
 
 
