@@ -249,3 +249,16 @@ def test_bad_limits_are_one_line(tiny_run, cli):
     assert code == 2 and out == "error: --max-files must be at least 1, got 0"
     code, out = cli("demo", str(tiny_run), "--no-browser", "--max-file-mb", "-1")
     assert code == 2 and out == "error: --max-file-mb and --max-pixels must be positive"
+
+
+def test_facts_of_a_shared_model_come_from_its_card(tiny_run, tmp_path):
+    from translate.hub.push import push
+
+    push(tiny_run, "someone/tiny", local_dir=tmp_path / "repo")  # the repo's files, as hf:// gets them
+    session = Session(str(tmp_path / "repo" / "model.safetensors"), workdir=tmp_path / "work")
+    facts = {k: v for k, v, _ in session.facts()}
+    assert facts["model card"] == "README.md" and facts["data"] == "data"  # the run trained on .../data
+    assert facts["variant"] == "cyclegan" and "licence" in facts
+    (tmp_path / "repo" / "README.md").write_text("# some other project\n")  # not a card: nothing claimed
+    facts = {k: v for k, v, _ in Session(str(tmp_path / "repo" / "model.safetensors"), workdir=tmp_path / "w2").facts()}
+    assert "model card" not in facts and "data" not in facts

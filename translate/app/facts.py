@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from translate.files import shown
 from translate.jobs.gallery import explain
 from translate.jobs.rundir import RunDir
 
@@ -52,6 +53,8 @@ def model_facts(session: Session) -> list[Row]:
                      f"what the {backend} back end runs for {arrow(direction)}"))
     if spec is not None:
         rows += _export_facts(spec.extra)
+    if run is None:
+        rows += _card_facts(base.source)
     if session.note:
         rows.append(("note", session.note, ""))
     return rows
@@ -107,6 +110,22 @@ def _export_facts(extra: dict[str, Any]) -> list[Row]:
     if isinstance(exported, dict) and exported.get("time"):
         rows.append(("exported", str(exported["time"]), ""))
     return rows
+
+
+def _card_facts(source: str) -> list[Row]:
+    """What the model card beside a Hub or exported file says (data, licence), and where it is."""
+    from translate.hub.card import read_card
+
+    card = read_card(source)
+    if not card:
+        return []
+    rows: list[Row] = []
+    datasets = card.get("datasets")
+    if isinstance(datasets, list) and datasets:
+        rows.append(("data", ", ".join(shown(d, 80) for d in datasets[:5]), "what it was trained on, says its card"))
+    if card.get("license"):
+        rows.append(("licence", shown(card["license"], 80), ""))
+    return rows + [("model card", card["card"].name, "the model's README: recipe, training, figures, provenance")]
 
 
 def _mtime(path: Path) -> float:

@@ -217,3 +217,26 @@ def write_beside(model: Any, paths: list[Path], names: list[str]) -> Path:
     exported = first.with_name(first.name.split(".")[0] + ".md")
     facts = gather(first.name.split(".")[0], spec, model.source, files=files)
     return atomic_write(exported, render(facts).encode())
+
+
+def read_card(model_file: str | Path) -> dict[str, Any]:
+    """The front matter of the translate model card beside `model_file` — README.md of a Hub repo,
+    or STEM.md beside an export — with `card` its path; {} when there is none (or it is another
+    project's README, or not a card at all: a card is data, read with the capped YAML loader)."""
+    import re
+
+    from translate.config import load_yaml
+
+    path = Path(model_file)
+    for card in (path.parent / "README.md", path.with_name(path.name.split(".")[0] + ".md")):
+        try:
+            if not card.is_file() or card.stat().st_size > 1 << 20:
+                continue
+            m = re.match(r"---\n(.*?)\n---\n", card.read_text(encoding="utf-8", errors="replace"), re.S)
+            meta = load_yaml(m.group(1)) if m else None
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(meta, dict) and meta.get("library_name") == "translate":
+            return {**meta, "card": card}
+    return {}
+
