@@ -97,16 +97,6 @@ document.querySelector('#go').click();
 """
 
 
-WAIT_JS = """
-const [stem, done] = [arguments[0], arguments[arguments.length - 1]];
-const found = () => document.querySelector(`#downloads a[href*='${stem}-']`);
-const t0 = performance.now();
-new MutationObserver((_, obs) => { if (found()) { obs.disconnect(); done(performance.now() - t0); } })
-    .observe(document.body, {childList: true, subtree: true, attributes: true});
-document.querySelector('#go').click();
-"""
-
-
 def page_row(driver, url: str, files: list[Path]) -> float:
     """Press Translate and wait for the download link inside the page (a MutationObserver: no
     polling from outside, which would take CPU from the generator)."""

@@ -50,6 +50,18 @@ def pixels(folder: Path) -> dict[str, bytes]:
     return {p.name: np.asarray(Image.open(p)).tobytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
 
 
+def write_photos(folder: Path, sizes: tuple[tuple[int, int], ...], seed: int) -> Path:
+    """Random RGB photos of the given (height, width)s as folder/0.png, 1.png, ..."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    for i, (h, w) in enumerate(sizes):
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
 def git_blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from loopback import pixels, serve
+from loopback import pixels, serve, write_photos
 from PIL import Image
 
 from translate.errors import ConfigError, DataError, PluginError, WeightsError
@@ -47,12 +47,7 @@ def mirror(home: Path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def photos(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for i, (h, w) in enumerate(((30, 41), (24, 24))):
-        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    return folder
+    return write_photos(tmp_path / "photos", ((30, 41), (24, 24)), seed=0)
 
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from loopback import git_blob_sha, pixels, serve
+from loopback import git_blob_sha, pixels, serve, write_photos
 from PIL import Image
 
 hh = pytest.importorskip("huggingface_hub")
@@ -39,12 +39,7 @@ def run(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def photos(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(1)
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for i, (h, w) in enumerate(((30, 41), (16, 20))):
-        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    return folder
+    return write_photos(tmp_path / "photos", ((30, 41), (16, 20)), seed=1)
 
 
 
