@@ -9,20 +9,17 @@ the file and says what was expected and what came.
 """
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from translate.config import did_you_mean
 from translate.errors import ConfigError, DataError, WeightsError
-from translate.files import atomic_write
-from translate.hub.download import download, mirrored, progress_bar, sha256_file
+from translate.hub.download import Lock, download, mirrored, mismatch, progress_bar
 
 CATALOG_FILE = Path(__file__).with_name("models.toml")
 LOCK_NAME = "translate-models.lock.json"
@@ -123,45 +120,28 @@ def cache_path(name: str) -> Path:
     return models_dir() / f"{name}.pth"
 
 
+def lock() -> Lock:
+    """The models' lock file: the size and SHA-256 each model's first verified download had."""
+    return Lock(models_dir() / LOCK_NAME, "models", "model")
+
+
 def lock_path() -> Path:
-    return models_dir() / LOCK_NAME
+    return lock().path
 
 
 def read_lock() -> dict[str, dict[str, Any]]:
     """``{url: {model, file, size, sha256, recorded}}`` ({} when there is no lock file yet)."""
-    path = lock_path()
-    if not path.exists():
-        return {}
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8"))["models"])
-    except (ValueError, KeyError, TypeError) as err:
-        raise DataError(f"{path} is not a valid lock file ({err}); fix or delete it") from err
-
-
-def _record(entry: Pretrained, size: int, sha: str) -> None:
-    models = read_lock()
-    models[entry.url] = {"model": entry.name, "file": cache_path(entry.name).name, "size": size, "sha256": sha,
-                         "recorded": datetime.now(UTC).isoformat(timespec="seconds")}
-    atomic_write(lock_path(), json.dumps({"version": 1, "models": models}, indent=2) + "\n")
+    return lock().read()
 
 
 def expected(entry: Pretrained) -> tuple[int, str, str]:
     """(size, sha256, where from) a download must match: the catalog's, else the lock file's."""
-    if entry.size or entry.sha256:
-        return entry.size, entry.sha256, "the catalog"
-    locked = read_lock().get(entry.url, {})
-    return int(locked.get("size", 0) or 0), str(locked.get("sha256", "")), f"the lock file {lock_path()}"
+    return lock().expected(entry.url, entry.size, entry.sha256)
 
 
 def check(entry: Pretrained, path: Path) -> tuple[int, str, str]:
     """(size, sha256, problem) of a file against what it must be ('' = fine or nothing known)."""
-    size_want, sha_want, origin = expected(entry)
-    size, sha = path.stat().st_size, sha256_file(path)
-    if size_want and size != size_want:
-        return size, sha, f"is {size} bytes, {origin} expects {size_want}"
-    if sha_want and sha != sha_want:
-        return size, sha, f"has SHA-256 {sha}, {origin} expects {sha_want}"
-    return size, sha, ""
+    return mismatch(path, *expected(entry))
 
 
 @dataclass(frozen=True)
@@ -198,7 +178,7 @@ def fetch(name: str, *, force: bool = False, retries: int = 4, timeout: float = 
     _, sha_want, _ = expected(entry)
     os.replace(incoming, dest)
     if not sha_want:
-        _record(entry, size, sha)
+        lock().record(entry.url, entry.name, dest.name, size, sha)
     return Fetched(entry.name, dest, sha, recorded=not sha_want)
 
 

@@ -6,20 +6,26 @@ file restarted); the finished file is renamed into place in one step, and a full
 one line with the partial file removed. ``mirrored`` applies ``$TRANSLATE_MIRROR`` (air-gapped
 sites, tests): every catalog URL is fetched from ``MIRROR/<path of the original URL>``.
 ``progress_bar`` draws the bytes as they come (a bar in a terminal, a plain line every few
-seconds elsewhere); ``sha256_file`` is the checksum both lock files record.
+seconds elsewhere); ``sha256_file`` is the checksum both lock files record, and ``Lock`` is
+that file: what the first verified download of a file with no published checksum was, which
+every later download must match.
 """
 from __future__ import annotations
 
 import errno
 import hashlib
 import http.client
+import json
 import os
 import re
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlparse
 from urllib.request import Request, urlopen
@@ -248,3 +254,51 @@ def sha256_file(path: Path) -> str:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A lock file of first-seen downloads, ``{"version": 1, table: {url: {kind: name, file, size,
+    sha256, recorded}}}``: the catalogs' checksums where the publisher gives none."""
+
+    path: Path
+    table: str  # "archives" (datasets) or "models"
+    kind: str  # what each entry names: "dataset" or "model"
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        """``{url: entry}`` ({} when there is no lock file yet)."""
+        if not self.path.exists():
+            return {}
+        try:
+            return dict(json.loads(self.path.read_text(encoding="utf-8"))[self.table])
+        except (ValueError, KeyError, TypeError) as err:
+            raise DataError(f"{self.path} is not a valid lock file ({err}); fix or delete it") from err
+
+    def record(self, url: str, name: str, file: str, size: int, sha: str) -> None:
+        """Add one download (the file is written atomically)."""
+        from translate.files import atomic_write
+
+        entries = self.read()
+        entries[url] = {self.kind: name, "file": file, "size": size, "sha256": sha,
+                        "recorded": datetime.now(UTC).isoformat(timespec="seconds")}
+        atomic_write(self.path, json.dumps({"version": 1, self.table: entries}, indent=2) + "\n")
+
+    def expected(self, url: str, size: int, sha256: str) -> tuple[int, str, str]:
+        """(size, sha256, where from) a download must match: the catalog's own `size` and `sha256`,
+        each filled from what this lock recorded where the catalog has none (0, "": nothing known)."""
+        locked = {} if sha256 else self.read().get(url, {})
+        origin = "the catalog" if size or sha256 else f"the lock file {self.path}"
+        return size or int(locked.get("size", 0) or 0), sha256 or str(locked.get("sha256", "")), origin
+
+
+def mismatch(path: Path, size_want: int, sha_want: str, origin: str) -> tuple[int, str, str]:
+    """(size, sha256, problem) of `path` against what it must be (problem '' = it matches, or nothing
+    is known); the file is hashed only when its size does not already tell."""
+    size = path.stat().st_size
+    if size_want and size != size_want:
+        return size, "", f"is {size} bytes, {origin} expects {size_want}"
+    sha = sha256_file(path)
+    if sha_want and sha != sha_want:
+        return size, sha, f"has SHA-256 {sha}, {origin} expects {sha_want}"
+    return size, sha, ""
+

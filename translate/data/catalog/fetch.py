@@ -12,14 +12,12 @@
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -29,8 +27,7 @@ from translate.data import catalog as cat
 from translate.data.catalog.layout import VerifyReport, normalise, verify
 from translate.data.catalog.extract import Limits, safe_extract
 from translate.errors import DataError
-from translate.files import atomic_write
-from translate.hub.download import download, mirrored, progress_bar, sha256_file
+from translate.hub.download import Lock, download, mirrored, mismatch, progress_bar
 
 LOCK_NAME = "translate-datasets.lock.json"
 
@@ -38,54 +35,30 @@ LOCK_NAME = "translate-datasets.lock.json"
 # ------------------------------------------------------------------------- lock file
 
 
-def lock_path(root: Path) -> Path:
+def lock(root: Path) -> Lock:
     """The lock file recording archives first seen without a catalog checksum."""
-    return root / LOCK_NAME
+    return Lock(root / LOCK_NAME, "archives", "dataset")
+
+
+def lock_path(root: Path) -> Path:
+    return lock(root).path
 
 
 def read_lock(root: Path) -> dict[str, dict[str, object]]:
     """``{url: {dataset, file, size, sha256, recorded}}`` from the lock file ({} if none)."""
-    path = lock_path(root)
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return dict(data["archives"])
-    except (ValueError, KeyError, TypeError) as err:
-        raise DataError(f"{path} is not a valid lock file ({err}); fix or delete it") from err
-
-
-def _record(root: Path, url: str, name: str, archive: Path, size: int, sha: str) -> None:
-    """Add one archive to the lock file (written atomically)."""
-    archives = read_lock(root)
-    archives[url] = {
-        "dataset": name,
-        "file": archive.name,
-        "size": size,
-        "sha256": sha,
-        "recorded": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    atomic_write(lock_path(root), json.dumps({"version": 1, "archives": archives}, indent=2) + "\n")
+    return lock(root).read()
 
 
 def _check_archive(archive: Path, entry: cat.Dataset, url: str, root: Path) -> tuple[str, bool]:
     """Verify size/SHA-256 against catalog or lock; return (sha256, needs_recording)."""
-    locked = read_lock(root).get(url, {})
-    size_want = entry.size or int(locked.get("size", 0) or 0)
-    sha_want = entry.sha256 or str(locked.get("sha256", ""))
-    origin = "the catalog" if (entry.sha256 or entry.size) else f"the lock file {lock_path(root)}"
-    size = archive.stat().st_size
-    sha = "" if size_want and size != size_want else sha256_file(archive)
-    if size_want and size != size_want:
-        problem = f"is {size} bytes, {origin} expects {size_want}"
-    elif sha_want and sha != sha_want:
-        problem = f"has SHA-256 {sha}, {origin} expects {sha_want}"
-    else:
-        return sha, not (entry.sha256 or locked)
+    size_want, sha_want, origin = lock(root).expected(url, entry.size, entry.sha256)
+    _, sha, problem = mismatch(archive, size_want, sha_want, origin)
+    if not problem:
+        return sha, not sha_want
     bad = archive.with_name(archive.name + ".bad")
     os.replace(archive, bad)
     fix = f"retry with `translate datasets fetch {entry.name} --force`"
-    if not entry.sha256 and locked:
+    if not entry.sha256 and url in read_lock(root):
         fix += f"; if the server's file really changed, delete the '{url}' entry from {lock_path(root)}"
     raise DataError(
         f"download for '{entry.name}' {problem}; it was kept aside as {bad} and nothing else "
@@ -184,7 +157,7 @@ def fetch_dataset(
         finally:
             shutil.rmtree(unpacked, ignore_errors=True)
     if needs_record:
-        _record(root, source, entry.name, archive, archive.stat().st_size, sha)
+        lock(root).record(source, entry.name, archive.name, archive.stat().st_size, sha)
     if not keep_archive:
         archive.unlink()
         for folder in (archive.parent, archive.parent.parent):
