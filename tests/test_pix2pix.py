@@ -227,3 +227,19 @@ def test_onnx_export_in_both_modes(tmp_path):
     photo = np.random.default_rng(1).integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
     torch_paper = load(plan.run_dir)(photo).astype(float)
     assert np.abs(results["paper"].pick()(photo).astype(float) - torch_paper).max() <= 1
+
+
+def test_held_out_figures_are_psnr_and_ssim_named_as_translate_eval_names_them():
+    from translate.metrics.image import as_saved, ssim
+
+    c = cfg()
+    variant = VARIANTS.get("pix2pix")(c)
+    nets = variant.build(c)
+    torch.manual_seed(0)
+    x, y = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        scores = variant.evaluate(nets, {"A": x, "B": y})
+        out = as_saved(variant.translators(nets)["AtoB"](x))
+    assert list(scores) == ["psnr_AtoB", "psnr_AtoB_baseline", "ssim_AtoB", "ssim_AtoB_baseline"]
+    assert scores["ssim_AtoB"] == pytest.approx(ssim(out, y).mean().item(), abs=1e-6)  # of the outputs as saved
+    assert scores["ssim_AtoB_baseline"] == pytest.approx(ssim(x, y).mean().item(), abs=1e-6)

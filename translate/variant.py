@@ -151,6 +151,7 @@ class Variant:
     description: ClassVar[str] = ""
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)  # the nets' image range (data arrive in [-1, 1])
     figures: ClassVar[dict[str, Figure]] = {}  # what this variant's `evaluate` figures mean (over figures.TRANSLATION)
+    truth_metrics: ClassVar[tuple[str, ...]] = ("psnr",)  # what `evaluate` scores against held-out truth: psnr, ssim
 
     def __init__(self, cfg: VariantConfig) -> None:
         self.cfg = cfg
@@ -226,20 +227,23 @@ class Variant:
         return rows
 
     def evaluate(self, nets: Nets, truth: Any) -> dict[str, float]:
-        """Ground-truth PSNR of every X→Y translator where the truth holds X and Y (the demos), of
-        its outputs as they would be saved (uint8), next to `psnr_XtoY_baseline`: the score of
-        leaving X unchanged, the do-nothing baseline. The names and numbers `translate eval` gives."""
-        from translate.metrics.image import as_saved, psnr
+        """Ground-truth `truth_metrics` (PSNR; SSIM where declared) of every X→Y translator where the
+        truth holds X and Y (the demos), of its outputs as they would be saved (uint8), next to
+        `psnr_XtoY_baseline`: the score of leaving X unchanged, the do-nothing baseline. The names
+        and numbers `translate eval` gives."""
+        from translate.metrics.image import as_saved, psnr, ssim
 
         if not isinstance(truth, Mapping):
             return {}
+        metrics = {"psnr": psnr, "ssim": lambda a, b, r: ssim(a, b, r).mean()}
         translators = self.translators(nets)
         scores = {}
         for name, src, dst in _directions(translators, truth):
             x, target = self.from_data(truth[src]), self.from_data(truth[dst])
             out = as_saved(translators[name](x), self.value_range)
-            scores[f"psnr_{name}"] = psnr(out, target, self.value_range).item()
-            scores[f"psnr_{name}_baseline"] = psnr(x, target, self.value_range).item()
+            for metric in self.truth_metrics:
+                scores[f"{metric}_{name}"] = metrics[metric](out, target, self.value_range).item()
+                scores[f"{metric}_{name}_baseline"] = metrics[metric](x, target, self.value_range).item()
         return scores
 
     @classmethod

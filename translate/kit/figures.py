@@ -24,7 +24,6 @@ class Figure:
 TRANSLATION = {
     "psnr_identity": Figure("baseline: the PSNR of leaving the input unchanged (A compared with the true B): "
                             "what doing nothing scores"),
-    "ssim_identity": Figure("baseline: the SSIM of leaving the input unchanged (A compared with the true B)"),
     "psnr_": Figure("PSNR (dB) of {d} against the true target of held-out pairs (higher is better)"),
     "ssim_": Figure("SSIM of {d} against the true target (1 = identical)"),
     "lpips_": Figure("LPIPS of {d} against the true target (lower is better)"),
