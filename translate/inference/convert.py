@@ -26,6 +26,7 @@ from typing import Any
 from translate.data.images import MAX_PIXELS
 from translate.inference.image_io import CHOICES, FORMATS, IMAGE_EXTENSIONS, BadImage, Decoded, decode, encode, output_suffix
 from translate.errors import ConfigError, DataError
+from translate.inference.manifest import MANIFEST, identity, read_manifest, relative
 from translate.files import FileId, OutputTree, atomic_write, clean_stale_temps, file_id, first_line, shown
 from translate.jobs.progress import Progress
 from translate.inference.translator import Translator
@@ -175,49 +176,14 @@ def plan(src: str | Path, dst: str | Path, ext: str | None = None, overwrite: bo
             if not j.dst.is_file():
                 todo.append(j)
                 continue
-            record = made.get(_rel(j.dst, root))
-            if record is None or record == _identity(j.src, src):  # no record: an earlier version's output
+            record = made.get(relative(j.dst, root))
+            if record is None or record == identity(j.src, src):  # no record: an earlier version's output
                 skipped.append((j.src, EXISTS))
             else:
                 todo.append(j)  # made from another input, or from this one before it changed
                 redo.append((j.src, j.dst))
         jobs = todo
     return Plan(jobs, skipped, refused, renamed, root, dirs, files, redo)
-
-
-MANIFEST = ".translate-outputs.jsonl"  # in the output folder: which input (path, size, mtime) made each output
-MAX_MANIFEST_BYTES = 64 << 20
-
-
-def _rel(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()
-
-
-def _identity(src: Path, top: Path) -> dict[str, Any]:
-    """What identifies an input: its path (relative to the input folder), size and mtime."""
-    st = src.stat()
-    name = src.name if top.is_file() else src.relative_to(top).as_posix()
-    return {"in": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def read_manifest(root: Path | None) -> dict[str, dict[str, Any]]:
-    """{output (relative path): the identity of the input that made it}, newest record first."""
-    out: dict[str, dict[str, Any]] = {}
-    if root is None:
-        return out
-    try:
-        with open(root / MANIFEST, "rb") as fh:
-            text = fh.read(MAX_MANIFEST_BYTES)
-    except OSError:
-        return out
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-            out[str(record["out"])] = {"in": str(record["in"]), "size": int(record["size"]),
-                                      "mtime_ns": int(record["mtime_ns"])}
-        except (ValueError, KeyError, TypeError):
-            continue  # a torn last line of a killed run
-    return out
 
 
 def _distinct(src: Path, dst: Path, images: list[tuple[Path, str]]) -> tuple[list[Job], list[tuple[Path, Path]]]:
@@ -438,7 +404,7 @@ class _Pipeline:
         if self.tree is None or self.src is None:
             return
         try:
-            line = {"out": _rel(job.dst, self.tree.root), **_identity(job.src, self.src)}
+            line = {"out": relative(job.dst, self.tree.root), **identity(job.src, self.src)}
             self.tree.append(MANIFEST, (json.dumps(line) + "\n").encode())
         except (OSError, ValueError):
             pass
