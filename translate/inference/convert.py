@@ -25,7 +25,7 @@ from typing import Any
 
 from translate.data.images import MAX_PIXELS
 from translate.inference.image_io import CHOICES, FORMATS, IMAGE_EXTENSIONS, BadImage, Decoded, decode, encode, output_suffix
-from translate.errors import ConfigError, DataError
+from translate.errors import ConfigError, DataError, TranslateError
 from translate.inference.manifest import MANIFEST, identity, read_manifest, relative
 from translate.files import FileId, OutputTree, atomic_write, clean_stale_temps, file_id, first_line, shown
 from translate.jobs.progress import Progress
@@ -255,7 +255,7 @@ def convert(translator: Translator, src: str | Path, dst: str | Path, options: C
                           f"(twice its size multiple {translator.size_multiple})")
     if opt.batch_size <= 0:
         opt = dataclasses.replace(opt, batch_size=4 if translator.accelerated else 1)
-    work = plan(src, dst, opt.ext, opt.overwrite)
+    work = _agreed_plan(src, dst, opt, rank, world)
     jobs = share(work.jobs, opt.batch_size, rank, world) if world > 1 else work.jobs
     if rank:
         work = dataclasses.replace(work, skipped=[], refused=[], renamed=[], redo=[])  # rank 0 reports those
@@ -284,6 +284,26 @@ def convert(translator: Translator, src: str | Path, dst: str | Path, options: C
             tree.close()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _agreed_plan(src: str | Path, dst: str | Path, opt: ConvertOptions, rank: int, world: int) -> Plan:
+    """One plan for every process: rank 0 plans, before any rank writes, and the others take its plan
+    (planning on each would let a slow rank skip outputs a fast one had already written)."""
+    if world == 1:
+        return plan(src, dst, opt.ext, opt.overwrite)
+    from translate import parallel
+
+    work: Plan | TranslateError | None = None
+    if rank == 0:
+        try:
+            work = plan(src, dst, opt.ext, opt.overwrite)
+        except TranslateError as err:  # every rank ends with it, none waits for a plan
+            work = err
+    work = parallel.broadcast_object(work, parallel.DistInfo(rank=rank, world_size=world))
+    if isinstance(work, TranslateError):
+        raise work
+    assert work is not None
+    return work
 
 
 def _open_tree(work: Plan, jobs: list[Job]) -> OutputTree | None:
