@@ -4,8 +4,11 @@ The recipe, chosen by measurement (benchmarks/quantize.py; figures in the README
 
 1. `quant_pre_process` (constant folding, Conv+BatchNorm fusion, shape inference);
 2. exact fp32 rewrites that make quantization kinder: a single-slope PRelu becomes LeakyRelu
-   (which then runs as QLinearLeakyRelu), and the bias of a Conv feeding InstanceNorm is
-   zeroed (InstanceNorm removes per-channel offsets anyway, and the per-tensor range shrinks);
+   (which then runs as QLinearLeakyRelu), the bias of a Conv feeding InstanceNorm is zeroed
+   (InstanceNorm removes per-channel offsets anyway, and the per-tensor range shrinks), and
+   that Conv's output channels are scaled to one range on the calibration images
+   (InstanceNorm removes per-channel scale too; `equalize_before_instancenorm`), so the
+   per-tensor uint8 output no longer starves its narrow channels;
 3. only Conv (SRResNet also LeakyRelu and DepthToSpace) is quantized: uint8 activations
    (asymmetric), int8 per-channel symmetric weights in 7 bits (reduce_range: x86 CPUs without
    VNNI add uint8×int8 pairs in int16, which full 8-bit weights saturate), calibrated
@@ -56,11 +59,15 @@ class Recipe:
     # quality on every x86 CPU (without it: 26 instead of 35 dB on AVX2 for the tests' model)
     weights: str = "int8"
     reduce_range: bool = True
+    # scale the channels of each conv feeding InstanceNorm to one range first (exact up to IN's
+    # eps; equalize_before_instancenorm), so their per-tensor uint8 output loses less
+    equalize: bool = True
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.method, "ops": list(self.ops), "keep_fp32": list(self.keep_fp32),
-                               "subpixel": self.subpixel, "weights": self.weights, "reduce_range": self.reduce_range}
+                               "subpixel": self.subpixel, "weights": self.weights, "reduce_range": self.reduce_range,
+                               "equalize": self.equalize}
         if self.method == "percentile":
             out["percentile"] = self.percentile
         return out
@@ -143,6 +150,83 @@ def zero_bias_before_instancenorm(model: Any) -> Any:
             bias = inits[node.input[2]]
             bias.CopyFrom(numpy_helper.from_array(np.zeros_like(numpy_helper.to_array(bias)), bias.name))
     return model
+
+
+EQUALIZE_MAX = 64.0  # the largest factor a channel is scaled by
+EQUALIZE_DRIFT = 1e-4  # the largest relative change of a normalised value that IN's eps may make
+
+
+def equalize_before_instancenorm(model: Any, images: list[np.ndarray]) -> tuple[Any, int]:
+    """Scale each output channel of a (transposed) convolution that feeds only InstanceNorm so
+    that all its channels span the same range on the calibration images. The conv's output is
+    quantized per tensor, so a channel 20× narrower than the widest gets 1/20 of the uint8 levels,
+    and IN then magnifies its rounding 20×; IN(s·x) == IN(x) per channel makes the scaling free.
+
+    Exact: IN(s·x; eps) = IN(x; eps/s²), which moves a normalised value by ~eps·(1 - 1/s²)/(2·var).
+    Channels whose smallest per-image variance keeps that under EQUALIZE_DRIFT for any s are left
+    to IN; the others are divided back by s in fp32 (a Mul between the quantized output and IN).
+    Factors are at most EQUALIZE_MAX, never below 1. Returns (model, convolutions changed)."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper, numpy_helper
+
+    inits = {i.name: i for i in model.graph.initializer}
+    consumers = collections.defaultdict(list)
+    for node in model.graph.node:
+        for t in node.input:
+            consumers[t].append(node)
+
+    def group(node: Any) -> int:
+        return next((a.i for a in node.attribute if a.name == "group"), 1)
+
+    eps, targets = {}, []
+    for node in model.graph.node:
+        users = consumers[node.output[0]]
+        if (node.op_type in ("Conv", "ConvTranspose") and node.input[1] in inits and users and group(node) == 1
+                and all(u.op_type == "InstanceNormalization" for u in users)):
+            targets.append(node)
+            eps[node.output[0]] = max(next((a.f for a in u.attribute if a.name == "epsilon"), 1e-5) for u in users)
+    if not targets or not images:
+        return model, 0
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    names = [n.output[0] for n in targets]
+    for name in names:
+        probe.graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    feed = session.get_inputs()[0].name
+    peak = {k: np.zeros(1) for k in names}
+    least_var = {k: np.full(1, np.inf) for k in names}
+    for im in images:
+        for k, out in zip(names, session.run(names, {feed: im[None].astype(np.float32)})):
+            flat = out.reshape(out.shape[0], out.shape[1], -1).astype(np.float64)
+            peak[k] = np.maximum(peak[k], np.abs(flat).max(axis=(0, 2)))
+            least_var[k] = np.minimum(least_var[k], flat.var(axis=2).min(axis=0))
+    changed = 0
+    for node in targets:
+        k = node.output[0]
+        scale = np.clip(peak[k].max() / np.maximum(peak[k], 1e-30), 1.0, EQUALIZE_MAX)
+        if np.all(scale == 1.0):
+            continue
+        changed += 1
+        weight = inits[node.input[1]]
+        w = numpy_helper.to_array(weight)  # Conv: (C_out, C_in, k, k); ConvTranspose: (C_in, C_out, k, k)
+        shape = (-1, 1, 1, 1) if node.op_type == "Conv" else (1, -1, 1, 1)
+        weight.CopyFrom(numpy_helper.from_array((w * scale.reshape(shape)).astype(w.dtype), weight.name))
+        if len(node.input) > 2 and node.input[2] in inits:
+            bias = inits[node.input[2]]
+            b = numpy_helper.to_array(bias)
+            bias.CopyFrom(numpy_helper.from_array((b * scale).astype(b.dtype), bias.name))
+        left_to_in = least_var[k] * 2 * EQUALIZE_DRIFT >= eps[k]
+        if left_to_in.all():
+            continue
+        undo = np.where(left_to_in, 1.0, 1.0 / scale).astype(np.float32).reshape(1, -1, 1, 1)
+        model.graph.initializer.append(numpy_helper.from_array(undo, f"{k}_equalized_undo"))
+        node.output[0] = f"{k}_equalized"
+        model.graph.node.insert(list(model.graph.node).index(node) + 1,
+                                helper.make_node("Mul", [node.output[0], f"{k}_equalized_undo"], [k],
+                                                 name=f"{node.name or k}_equalized_undo"))
+    return model, changed
 
 
 def _layout_neighbours(model: Any, kept: set[str]) -> set[str]:
@@ -255,6 +339,7 @@ def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None =
         with _quantizer_output():
             quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
         model = zero_bias_before_instancenorm(prelu_to_leakyrelu(onnx.load(str(pre))))
+        equalized = equalize_before_instancenorm(model, calibration)[1] if recipe.equalize else 0
         if recipe.subpixel:
             model = convtranspose_to_subpixel(model)
         convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
@@ -281,7 +366,7 @@ def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None =
     info = {"dtype": "int8", "format": "QDQ", "activations": "uint8 asymmetric",
             "weights": f"{recipe.weights} per-channel symmetric" + (", 7-bit" if recipe.reduce_range else ""),
             "calibration": {**recipe.describe(), "images": len(calibration)}, "kept_fp32": sorted(keep),
-            "quantized_ops": list(ops), "nodes": {k: counts[k] for k in ("QuantizeLinear", "DequantizeLinear")}}
+            "quantized_ops": list(ops), "equalized_convs": equalized, "nodes": {k: counts[k] for k in ("QuantizeLinear", "DequantizeLinear")}}
     return data, info
 
 
