@@ -31,19 +31,18 @@ from translate.inference.sources import load_source  # noqa: E402
 
 RECIPES = {
     "R0 all ops (onnxruntime defaults + per-channel)": None,
-    "R1 conv-only, minmax": Q.Recipe(method="minmax", keep_fp32=()),
-    "R2 conv-only, last conv fp32": Q.Recipe(method="minmax", keep_fp32=("last",)),
-    "R2b first+last conv fp32": Q.Recipe(method="minmax", keep_fp32=("first", "last")),
-    "R3 percentile 99.999, last fp32 (auto's fallback)": Q.Recipe(keep_fp32=("last",)),
-    "R3a percentile 99.999, all int8 (auto's 1st try)": Q.Recipe(keep_fp32=()),
-    "R3w R3 with 8-bit weights (saturates without VNNI)": Q.Recipe(keep_fp32=("last",), reduce_range=False),
-    "R3u R3 as uint8×uint8 (u8u8 kernels)": Q.Recipe(keep_fp32=("last",), weights="uint8", reduce_range=False),
-    "R3b percentile 99.99, last fp32": Q.Recipe(percentile=99.99, keep_fp32=("last",)),
-    "R3c entropy, last fp32": Q.Recipe(method="entropy", keep_fp32=("last",)),
-    "R4 R3 + ConvTranspose Q/DQ (no kernel)": Q.Recipe(ops=("Conv", "ConvTranspose", "LeakyRelu", "DepthToSpace"),
-                                                       keep_fp32=("last",)),
-    "R5 R3 + ConvTranspose as Conv+DepthToSpace": Q.Recipe(subpixel=True, keep_fp32=("last",)),
-    "R5b R5, minmax": Q.Recipe(method="minmax", subpixel=True, keep_fp32=("last",)),
+    "R1 conv-only, minmax": Q.Recipe(method="minmax", keep_fp32=(), equalize=False),
+    "R2 conv-only, last conv fp32": Q.Recipe(method="minmax", keep_fp32=("last",), equalize=False),
+    "R3 percentile 99.999, last fp32, not equalized": Q.Recipe(keep_fp32=("last",), equalize=False),
+    "R3e R3 + channels equalized before IN": Q.Recipe(keep_fp32=("last",)),
+    "R3a R3e, all int8": Q.Recipe(keep_fp32=()),
+    "R3f R3e + first conv fp32": Q.Recipe(keep_fp32=("first", "last")),
+    "R3w R3e with 8-bit weights (saturates without VNNI)": Q.Recipe(keep_fp32=("last",), reduce_range=False),
+    "R3u R3e as uint8×uint8 (u8u8 kernels)": Q.Recipe(keep_fp32=("last",), weights="uint8", reduce_range=False),
+    "R3c R3e, entropy": Q.Recipe(method="entropy", keep_fp32=("last",)),
+    "R5 R3 + ConvTranspose as Conv+DepthToSpace": Q.Recipe(subpixel=True, keep_fp32=("last",), equalize=False),
+    "R5e R5 + channels equalized before IN": Q.Recipe(subpixel=True, keep_fp32=("last",)),
+    "R5a R5e, all int8": Q.Recipe(subpixel=True, keep_fp32=()),
 }
 
 
@@ -129,7 +128,7 @@ def main() -> None:
         print(f"\n{label}: calibrated on {len(calib)} images, scored on {len(held)} ({shape}), "
               f"onnxruntime {ort.__version__}")
         print(f"  {'recipe':<50}{'PSNR dB':>9}{'worst':>7}{'int8 ms':>9}{'fp32 ms':>9}{'speed-up':>10}{'×plain':>8}  int8 kernels")
-        for rname, recipe in RECIPES.items():  # (all recipes but R0 rewrite PRelu and zero the biases before IN)
+        for rname, recipe in RECIPES.items():  # (all but R0 rewrite PRelu, zero biases before IN)
             if a.recipe and not any(rname.startswith(p) for p in a.recipe):
                 continue
             t0 = time.perf_counter()
