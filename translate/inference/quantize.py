@@ -133,20 +133,27 @@ def convtranspose_to_subpixel(model: Any) -> Any:
     return model
 
 
+def _convs_before_instancenorm(model: Any) -> list[tuple[Any, list[Any]]]:
+    """(node, its InstanceNorm readers) for each Conv/ConvTranspose with initializer weights whose
+    output only InstanceNorm reads: IN removes per-channel offset and scale from it."""
+    inits = {i.name for i in model.graph.initializer}
+    consumers = collections.defaultdict(list)
+    for node in model.graph.node:
+        for t in node.input:
+            consumers[t].append(node)
+    return [(node, consumers[node.output[0]]) for node in model.graph.node
+            if node.op_type in ("Conv", "ConvTranspose") and node.input[1] in inits and consumers[node.output[0]]
+            and all(u.op_type == "InstanceNormalization" for u in consumers[node.output[0]])]
+
+
 def zero_bias_before_instancenorm(model: Any) -> Any:
     """IN(x + b) == IN(x) per channel: the bias of a (transposed) conv that feeds only InstanceNorm
     changes nothing but widens the range its output must be quantized over."""
     from onnx import numpy_helper
 
     inits = {i.name: i for i in model.graph.initializer}
-    consumers = collections.defaultdict(list)
-    for node in model.graph.node:
-        for t in node.input:
-            consumers[t].append(node)
-    for node in model.graph.node:
-        users = consumers[node.output[0]]
-        if (node.op_type in ("Conv", "ConvTranspose") and len(node.input) == 3 and node.input[2] in inits
-                and users and all(u.op_type == "InstanceNormalization" for u in users)):
+    for node, _ in _convs_before_instancenorm(model):
+        if len(node.input) == 3 and node.input[2] in inits:
             bias = inits[node.input[2]]
             bias.CopyFrom(numpy_helper.from_array(np.zeros_like(numpy_helper.to_array(bias)), bias.name))
     return model
@@ -171,21 +178,11 @@ def equalize_before_instancenorm(model: Any, images: list[np.ndarray]) -> tuple[
     from onnx import helper, numpy_helper
 
     inits = {i.name: i for i in model.graph.initializer}
-    consumers = collections.defaultdict(list)
-    for node in model.graph.node:
-        for t in node.input:
-            consumers[t].append(node)
-
-    def group(node: Any) -> int:
-        return next((a.i for a in node.attribute if a.name == "group"), 1)
-
     eps, targets = {}, []
-    for node in model.graph.node:
-        users = consumers[node.output[0]]
-        if (node.op_type in ("Conv", "ConvTranspose") and node.input[1] in inits and users and group(node) == 1
-                and all(u.op_type == "InstanceNormalization" for u in users)):
+    for node, norms in _convs_before_instancenorm(model):
+        if next((a.i for a in node.attribute if a.name == "group"), 1) == 1:
             targets.append(node)
-            eps[node.output[0]] = max(next((a.f for a in u.attribute if a.name == "epsilon"), 1e-5) for u in users)
+            eps[node.output[0]] = max(next((a.f for a in u.attribute if a.name == "epsilon"), 1e-5) for u in norms)
     if not targets or not images:
         return model, 0
     probe = onnx.ModelProto()
