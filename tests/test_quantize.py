@@ -128,7 +128,7 @@ def test_subpixel_rewrite_of_convtranspose_is_exact(k, stride, pad, extra):
 
     import onnxruntime as ort
 
-    from translate.inference.quantize import convtranspose_to_subpixel
+    from translate.inference.int8_graph import convtranspose_to_subpixel
 
     torch.manual_seed(0)
     layer = torch.nn.ConvTranspose2d(5, 7, k, stride, pad, output_padding=extra)
@@ -264,6 +264,7 @@ def test_equalizing_channels_before_instancenorm_is_exact_and_helps_the_uint8_ou
 
     import onnxruntime as ort
 
+    from translate.inference import int8_graph
     from translate.inference import quantize as Q
 
     torch.manual_seed(0)
@@ -278,7 +279,7 @@ def test_equalizing_channels_before_instancenorm_is_exact_and_helps_the_uint8_ou
     torch.onnx.export(net.eval(), x, buf, input_names=["image"], dynamo=False, opset_version=18,
                       dynamic_axes={"image": {2: "h", 3: "w"}})
     images = [np.random.default_rng(i).uniform(-1, 1, (4, 16, 16)).astype(np.float32) for i in range(4)]
-    model, changed = Q.equalize_before_instancenorm(onnx.load_from_string(buf.getvalue()), images)
+    model, changed = int8_graph.equalize_before_instancenorm(onnx.load_from_string(buf.getvalue()), images)
     assert changed == 1
     w = next(onnx.numpy_helper.to_array(i) for i in model.graph.initializer if i.dims == list(conv.weight.shape))
     per_channel = np.abs(w).sum(axis=(0, 2, 3) if transposed else (1, 2, 3))
