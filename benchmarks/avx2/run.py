@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "translate-avx2"
 HIDDEN = re.compile(r"^(avx512\w*|avx_vnni\w*|amx\w*|avx_ifma|avx_ne_convert|avx_vnni_int8)$")
-NUMPY_OFF = "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR"
+NUMPY_OFF = "X86_V4 AVX512_ICL AVX512_SPR"  # numpy 2.4 names its AVX-512 groups so; X86_V3 is AVX2
 
 
 def _sites(lib: Path) -> list[tuple[int, str]]:
@@ -104,7 +104,7 @@ import numpy as np, onnxruntime as ort, torch
 from translate.inference import cpu
 feats = np._core._multiarray_umath.__cpu_features__
 print("  translate sees:", cpu.int8_kind(), cpu.flags())
-print("  numpy dispatch:", {k: feats[k] for k in ("AVX2", "AVX512F", "AVX512_SKX", "AVX512_ICL")})
+print("  numpy dispatch:", {k: feats[k] for k in ("X86_V3", "X86_V4", "AVX512_ICL") if k in feats})
 print("  torch kernels:", torch.backends.cpu.get_cpu_capability())
 print("  onnxruntime:", ort.__file__)
 """

@@ -47,13 +47,26 @@ static int find_site(void *pc) {
     return -1;
 }
 
+/* SIGILL stays ours: a handler the process installs later (Python's faulthandler, which pytest
+ * enables, is one) is kept aside and called for an illegal instruction that is not a patched site. */
+static struct sigaction theirs; /* what the process believes is installed */
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+
 static void on_sigill(int sig, siginfo_t *si, void *ctx) {
-    (void)si;
     ucontext_t *uc = (ucontext_t *)ctx;
     greg_t *r = uc->uc_mcontext.gregs;
     int i = find_site((void *)r[REG_RIP]);
-    if (i < 0) { /* a real illegal instruction: die as the process would have */
-        signal(sig, SIG_DFL);
+    if (i < 0) { /* a real illegal instruction: the process's own handler, else die of it */
+        if ((theirs.sa_flags & SA_SIGINFO) && theirs.sa_sigaction) {
+            theirs.sa_sigaction(sig, si, ctx);
+        } else if (!(theirs.sa_flags & SA_SIGINFO) && theirs.sa_handler != SIG_DFL && theirs.sa_handler != SIG_IGN) {
+            theirs.sa_handler(sig);
+        } else {
+            struct sigaction dfl;
+            memset(&dfl, 0, sizeof dfl);
+            dfl.sa_handler = SIG_DFL;
+            real_sigaction(sig, &dfl, NULL); /* returning re-executes the instruction */
+        }
         return;
     }
     if (SITES[i].kind == 'c') {
@@ -71,12 +84,31 @@ static void on_sigill(int sig, siginfo_t *si, void *ctx) {
     }
 }
 
+int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+    if (!real_sigaction) real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+    if (sig != SIGILL) return real_sigaction(sig, act, old);
+    if (old) *old = theirs;
+    if (act) theirs = *act;
+    return 0;
+}
+
+sighandler_t signal(int sig, sighandler_t handler) {
+    static sighandler_t (*real_signal)(int, sighandler_t);
+    if (!real_signal) real_signal = dlsym(RTLD_NEXT, "signal");
+    if (sig != SIGILL) return real_signal(sig, handler);
+    sighandler_t before = (theirs.sa_flags & SA_SIGINFO) ? (sighandler_t)theirs.sa_sigaction : theirs.sa_handler;
+    memset(&theirs, 0, sizeof theirs);
+    theirs.sa_handler = handler;
+    return before;
+}
+
 __attribute__((constructor)) static void install(void) {
     struct sigaction sa;
+    real_sigaction = dlsym(RTLD_NEXT, "sigaction");
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_sigill;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-    sigaction(SIGILL, &sa, NULL);
+    real_sigaction(SIGILL, &sa, &theirs);
 }
 
 /* /proc/cpuinfo, as the processes' own Python code reads it */
