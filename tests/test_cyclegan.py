@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from translate.engine.step import Step
+from translate.jobs import train as T
 from translate.kit.history import ImagePool
 from translate.plugins.cyclegan import CycleGAN, CycleGANConfig
 
@@ -15,6 +16,14 @@ def test_defaults_are_the_paper_recipe():
     assert (c.lambda_cycle, c.lambda_identity, c.pool_size) == (10.0, 0.5, 50)
     assert (c.lr, c.beta1, c.beta2, c.batch_size) == (2e-4, 0.5, 0.999, 1)
     assert (c.epochs, c.decay_epochs, c.load_size, c.image_size, c.init_std) == (100, 100, 286, 256, 0.02)
+
+
+def test_demo_preset_is_batches_of_8_through_3_block_nets(tmp_path):
+    plan = T.plan("cyclegan", name="d", runs_dir=tmp_path)  # no data: the demo
+    m = plan.model
+    assert (m.generator, m.ngf, m.ndf, m.image_size, m.load_size) == ("resnet_3blocks", 8, 8, 32, 36)
+    assert (m.batch_size, m.epochs, m.decay_epochs, m.lr) == (8, 8, 8, 6e-4)
+    assert (m.lambda_cycle, m.lambda_identity, m.pool_size) == (10.0, 0.5, 50)  # the loss is the paper's
 
 
 def test_image_pool_fills_then_swaps_half_the_time():

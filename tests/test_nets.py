@@ -21,6 +21,8 @@ def test_resnet_9blocks_matches_reference():
 def test_resnet_6blocks_and_configurable():
     g6 = build_net("resnet_6blocks")
     assert count_params(g6) == 11_378_179 - 3 * 2 * (256 * 256 * 9 + 256)
+    g3 = build_net("resnet_3blocks", ngf=8)  # the CycleGAN demo's
+    assert count_params(g3) == count_params(build_net("resnet_6blocks", ngf=8)) - 3 * 2 * (32 * 32 * 9 + 32)
     g = build_net("resnet", n_blocks=2, ngf=8, in_channels=1, out_channels=1)
     assert g(torch.zeros(2, 1, 16, 20)).shape == (2, 1, 16, 20)
 
@@ -41,4 +43,4 @@ def test_init_weights_convention():
 
 
 def test_registry_names():
-    assert {"resnet_9blocks", "resnet_6blocks", "patchgan"} <= set(NETS.names())
+    assert {"resnet_9blocks", "resnet_6blocks", "resnet_3blocks", "patchgan"} <= set(NETS.names())

@@ -1,4 +1,4 @@
-"""ResNet generator of Johnson et al. as used by CycleGAN (`resnet_9blocks`, `resnet_6blocks`).
+"""ResNet generator of Johnson et al. as used by CycleGAN (`resnet_9blocks`, `resnet_6blocks`, `resnet_3blocks`).
 
 Layer for layer (and state-dict key for key) the reference CycleGAN generator, so the
 officially released `.pth` files load: `model.1` ... `model.26`, blocks `conv_block.1/5`.
@@ -90,6 +90,12 @@ def resnet_9blocks(**kw) -> ResnetGenerator:
 def resnet_6blocks(**kw) -> ResnetGenerator:
     """CycleGAN generator for 128² images."""
     return ResnetGenerator(n_blocks=6, **kw)
+
+
+@register_net("resnet_3blocks")
+def resnet_3blocks(**kw) -> ResnetGenerator:
+    """A shallower generator for small images (the CycleGAN demo's, at 32²): three residual blocks."""
+    return ResnetGenerator(n_blocks=3, **kw)
 
 
 @register_net("resnet")
