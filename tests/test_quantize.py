@@ -84,6 +84,12 @@ def test_calibration_and_held_out_images_never_overlap(photos):
     assert calibration_images(photos, meta, 6, held_out=8)[1] == []  # no others: export scores on the calibration set
 
 
+def _kind(model: bytes) -> str:
+    """Which of quantize_judged's candidates an int8 graph is."""
+    ops = {n.op_type for n in onnx.load_from_string(model).graph.node}
+    return "subpixel" if "ConvTranspose" not in ops else "kept" if int8_kernels(model)["Conv"] > 0 else "all"
+
+
 def test_auto_ships_every_convolution_in_int8_only_when_that_keeps_the_floor_and_is_faster(weights, photos, tmp_path,
                                                                                             monkeypatch):
     from translate.inference import quantize as Q
@@ -93,23 +99,29 @@ def test_auto_ships_every_convolution_in_int8_only_when_that_keeps_the_floor_and
 
     def agreement(fp32, int8s, images, meta, repeats=3):  # the measured PSNR, a chosen speed-up
         scores = real(fp32, int8s, images, meta, repeats=1)
-        kept = [Q.int8_kernels(m)["Conv"] > 0 for m in int8s]
-        return [{**s, "speedup_vs_fp32": fake_speed["kept" if k else "all"]} for s, k in zip(scores, kept)]
+        return [{**s, "speedup_vs_fp32": fake_speed[_kind(m)]} for s, m in zip(scores, int8s)]
 
     monkeypatch.setattr(Q, "agreement", agreement)
     monkeypatch.setattr(Q, "AUTO_FLOOR", -100.0)  # any agreement keeps the floor
-    kernels = {}
-    for all_int8, kept in ((3.0, 2.0), (2.0, 3.0)):
-        fake_speed.update(all=all_int8, kept=kept)
-        out = tmp_path / f"a{all_int8}.int8.onnx"
+    kernels, infos = {}, {}
+    for all_int8, kept, sub in ((3.0, 2.0, 2.0), (2.0, 3.0, 3.1), (2.0, 3.0, 3.3)):
+        fake_speed.update(all=all_int8, kept=kept, subpixel=sub)
+        out = tmp_path / f"a{all_int8}-{sub}.int8.onnx"
         result = export_onnx(weights, out, exporter="torchscript", quantize="int8", calibrate=photos, calibrate_count=3)
-        info = json.loads({p.key: p.value for p in onnx.load(str(out)).metadata_props}["translate"])["quantization"]
-        kernels[all_int8] = int8_kernels(str(out))["Conv"]
-        assert result.quality["speedup_vs_fp32"] == max(all_int8, kept)
+        proto = onnx.load(str(out))
+        info = infos[sub] = json.loads({p.key: p.value for p in proto.metadata_props}["translate"])["quantization"]
+        kernels[sub] = (int8_kernels(str(out))["Conv"], sum(n.op_type == "ConvTranspose" for n in proto.graph.node))
+        assert result.quality["speedup_vs_fp32"] == max(all_int8, kept, sub if sub >= 1.05 * kept else 0)
         assert info["auto"].startswith(f"every convolution in int8: {result.quality['psnr_vs_fp32']:.1f} dB"
                                        if all_int8 > kept else "every convolution in int8: ")
-    assert kernels == {3.0: 0, 2.0: 1}  # faster all-int8 shipped; slower one not: the last conv stays fp32
-    assert info["auto"].endswith("(not 1.05× the 3.00× of the last conv in fp32): the last convolution stays fp32")
+        assert info["calibration"]["subpixel"] is (sub >= 1.05 * max(all_int8, kept))
+    # faster all-int8 shipped (no conv left in fp32, the ConvTranspose as it was); slower one not: the last
+    # conv stays fp32; the sub-pixel form only when 1.05× that one: its ConvTranspose gone, last conv fp32
+    assert kernels == {2.0: (0, 2), 3.1: (1, 2), 3.3: (1, 0)}
+    assert infos[2.0]["auto"].endswith("(not 1.05× the 3.00× of ConvTranspose in fp32): every convolution int8")
+    assert "(not 1.05× the 3.00× of the last conv in fp32)" in infos[3.1]["auto"]
+    assert infos[3.1]["auto"].endswith("(not 1.05× the 3.00× of ConvTranspose in fp32): the last convolution stays fp32")
+    assert infos[3.3]["auto"].endswith(", 3.30×: ConvTranspose as sub-pixel conv, the last convolution fp32")
     with pytest.raises(ConfigError, match="quantize_judged"):
         Q.quantize(b"", [np.zeros((3, 8, 8), np.float32)], Recipe())
 

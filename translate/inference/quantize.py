@@ -15,7 +15,9 @@ The recipe, chosen by measurement (benchmarks/quantize.py; figures in the README
    on the user's photos with the 99.999th percentile of each activation (MinMax and Entropy on
    request); the last convolution (the one that paints the picture, before Tanh) stays fp32;
    InstanceNorm, ConvTranspose, Pad, Tanh and residual adds stay fp32 — the CPU provider has no
-   int8 kernel for most of them, and Q/DQ around them costs accuracy for nothing;
+   int8 kernel for most of them, and Q/DQ around them costs accuracy for nothing; a ConvTranspose
+   goes int8 as Conv + DepthToSpace where that is judged worth it on the exporting CPU (VNNI:
+   unet_256 ~1.6× faster; AVX2: no gain, so kept);
 4. consumers that stay fp32 read the fp32 tensor, not DQ(Q(x)), and the unused Q/DQ go; the
    SpaceToDepth/DepthToSpace around a kept convolution (the export's half-resolution rewrite of
    the last one, translate/inference/rewrites.py) stay fp32 with it.
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,9 +61,12 @@ class Recipe:
     # AUTO_FLOOR dB on the judged images, else the last one in fp32 (`quantize_judged`)
     keep_fp32: tuple[str, ...] = ("auto",)
     ops: tuple[str, ...] = ("Conv", "LeakyRelu", "DepthToSpace")  # the op types quantized (where present)
-    # rewrite up-sampling ConvTranspose as Conv + DepthToSpace, which then runs in int8: CycleGAN
-    # 2.6-2.7× instead of 2.5×, but 33 dB instead of 46 (its pre-InstanceNorm output is per-tensor uint8)
-    subpixel: bool = False
+    # rewrite up-sampling ConvTranspose as Conv + DepthToSpace, which then runs in int8: on a VNNI CPU
+    # unet_256 2.0× instead of 1.3× at 49 dB, CycleGAN 2.6× instead of 2.2× but 36 dB instead of 48
+    # (its pre-InstanceNorm output is per-tensor uint8); without VNNI no faster. "auto": quantize_judged
+    # builds both and ships the sub-pixel one when it keeps AUTO_FLOOR dB and is AUTO_GAIN× faster
+    # on the CPU judging; `quantize` alone reads "auto" as off
+    subpixel: bool | str = "auto"
     # weights: "int8" (u8s8 kernels) or "uint8" (u8u8); reduce_range: 7-bit int8 weights, so that
     # the int16 pair sums of the AVX2 u8s8 kernels (no VNNI) cannot saturate: the same graph keeps its
     # quality on every x86 CPU (without it: 26 instead of 35 dB on AVX2 for the tests' model)
@@ -134,6 +140,8 @@ def quantize(fp32: bytes, calibration: list[np.ndarray], recipe: Recipe | None =
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     recipe = recipe or Recipe(keep_fp32=("last",))
+    if recipe.subpixel == "auto":
+        recipe = dataclasses.replace(recipe, subpixel=False)
     if recipe.method not in METHODS:
         raise ConfigError(f"unknown calibration '{recipe.method}'; use {', '.join(METHODS)}")
     if not calibration:
@@ -182,32 +190,63 @@ AUTO_GAIN = 1.05  # and how much faster than the one with the last conv in fp32 
 
 def quantize_judged(fp32: bytes, calibration: list[np.ndarray], judge: list[np.ndarray], meta: Any,
                     recipe: Recipe | None = None) -> tuple[bytes, dict[str, Any], dict[str, float]]:
-    """(int8 bytes, what was done, its agreement with fp32 on `judge`), deciding keep_fp32="auto".
-    The convolution that paints the picture costs CycleGAN ~8 dB in int8 and no time (it is
-    slower there), SRResNet ~1.3 dB for 1.3× speed (benchmarks/quantize.py): both variants are
-    built and judged, and all-int8 is shipped only when it keeps AUTO_FLOOR dB and is clearly
-    (AUTO_GAIN×) faster."""
-    import dataclasses
-
+    """(int8 bytes, what was done, its agreement with fp32 on `judge`), deciding keep_fp32="auto"
+    and subpixel="auto". The convolution that paints the picture costs CycleGAN ~8 dB in int8 and
+    no time (it is slower there), SRResNet ~1.3 dB for 1.3× speed; ConvTranspose as an int8
+    sub-pixel conv costs unet_256 3 dB for 1.6× on a VNNI CPU and nothing gained on AVX2
+    (benchmarks/quantize.py). So the candidates are built and judged together, interleaved, on this
+    CPU: all-int8 is shipped only when it keeps AUTO_FLOOR dB and is clearly (AUTO_GAIN×) faster
+    than the last conv in fp32, and the sub-pixel form of the last-conv-fp32 model likewise."""
     recipe = recipe or Recipe()
-    if "auto" not in recipe.keep_fp32:
+    auto_keep, auto_sub = "auto" in recipe.keep_fp32, recipe.subpixel == "auto"
+    if auto_sub and not _has_convtranspose(fp32):
+        recipe, auto_sub = dataclasses.replace(recipe, subpixel=False), False
+    if not auto_keep and not auto_sub:
         data, info = quantize(fp32, calibration, recipe)
         return data, _judged_here(info), agreement(fp32, [data], judge, meta)[0]
     rest = tuple(k for k in recipe.keep_fp32 if k != "auto")
-    (all_int8, all_info), (kept, kept_info) = (quantize(fp32, calibration, dataclasses.replace(recipe, keep_fp32=keep))
-                                               for keep in (rest, rest + ("last",)))
-    a, k = agreement(fp32, [all_int8, kept], judge, meta)
-    tried = f"every convolution in int8: {a['psnr_vs_fp32']:.1f} dB, {a['speedup_vs_fp32']:.2f}×"
-    if a["psnr_vs_fp32"] >= AUTO_FLOOR and a["speedup_vs_fp32"] >= AUTO_GAIN * k["speedup_vs_fp32"]:
-        data, info, score = all_int8, all_info, a
-        info["auto"] = f"{tried} (last conv fp32: {k['speedup_vs_fp32']:.2f}×): every convolution int8"
-    else:
-        data, info, score = kept, kept_info, k
-        why = (f"< {AUTO_FLOOR:g} dB" if a["psnr_vs_fp32"] < AUTO_FLOOR
-               else f"not {AUTO_GAIN:g}× the {k['speedup_vs_fp32']:.2f}× of the last conv in fp32")
-        info["auto"] = f"{tried} ({why}): the last convolution stays fp32"
-    info["calibration"]["keep_fp32"] = ["auto"]
-    return data, _judged_here(info), score
+    plain = dataclasses.replace(recipe, subpixel=False) if auto_sub else recipe
+    kept_recipe = dataclasses.replace(plain, keep_fp32=rest + (("last",) if auto_keep else ()))
+    candidates = {"kept": kept_recipe}
+    if auto_keep:
+        candidates["all"] = dataclasses.replace(plain, keep_fp32=rest)
+    if auto_sub:
+        candidates["subpixel"] = dataclasses.replace(kept_recipe, subpixel=True)
+    built = {name: quantize(fp32, calibration, r) for name, r in candidates.items()}
+    scores = dict(zip(built, agreement(fp32, [b[0] for b in built.values()], judge, meta)))
+
+    def worth(name: str, than: str) -> bool:
+        s, base = scores[name], scores[than]
+        return s["psnr_vs_fp32"] >= AUTO_FLOOR and s["speedup_vs_fp32"] >= AUTO_GAIN * base["speedup_vs_fp32"]
+
+    def tried(name: str, than: str, what: str, other: str) -> str:
+        s, base = scores[name], scores[than]
+        why = ("" if worth(name, than) else f" (< {AUTO_FLOOR:g} dB)" if s["psnr_vs_fp32"] < AUTO_FLOOR
+               else f" (not {AUTO_GAIN:g}× the {base['speedup_vs_fp32']:.2f}× of {other})")
+        return f"{what}: {s['psnr_vs_fp32']:.1f} dB, {s['speedup_vs_fp32']:.2f}×{why}"
+
+    chosen, said = "kept", []
+    if auto_keep:
+        said.append(tried("all", "kept", "every convolution in int8", "the last conv in fp32"))
+        if worth("all", "kept"):
+            chosen = "all"
+    if auto_sub:
+        said.append(tried("subpixel", chosen, "ConvTranspose as int8 sub-pixel conv", "ConvTranspose in fp32"))
+        if worth("subpixel", chosen):
+            chosen = "subpixel"
+    outcome = {"all": "every convolution int8", "kept": "the last convolution stays fp32" if auto_keep else "as asked",
+               "subpixel": "ConvTranspose as sub-pixel conv" + (", the last convolution fp32" if auto_keep else "")}
+    data, info = built[chosen]
+    info["auto"] = "; ".join(said) + f": {outcome[chosen]}"
+    if auto_keep:
+        info["calibration"]["keep_fp32"] = ["auto"]
+    return data, _judged_here(info), scores[chosen]
+
+
+def _has_convtranspose(model: bytes) -> bool:
+    import onnx
+
+    return any(n.op_type == "ConvTranspose" for n in onnx.load_from_string(model).graph.node)
 
 
 def _judged_here(info: dict[str, Any]) -> dict[str, Any]:
